@@ -1,0 +1,105 @@
+"""The backend room's door: what a backend is asked for and what it yields.
+
+A backend knows nothing of verification or storage. It turns one `GenerationRequest`
+(a prompt, which sample indices, sampling parameters, a base seed) into a stream of
+`BackendEvent`s. Sample `i` of a request always uses seed ``base_seed + i`` so that a
+resumed or extended run draws new samples and never repeats one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.temperature <= 5.0:
+            raise ValueError(f"temperature must be in [0, 5], got {self.temperature}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Draw samples `indices` of one problem. Sample i uses seed ``base_seed + i``."""
+
+    problem_id: str
+    prompt: str
+    indices: tuple[int, ...]
+    params: SamplingParams
+    base_seed: int = 0
+
+    def seed_of(self, index: int) -> int:
+        return self.base_seed + index
+
+
+@dataclass(frozen=True)
+class SampleStarted:
+    problem_id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    problem_id: str
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SampleFinished:
+    problem_id: str
+    index: int
+    seed: int
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" (stop string or EOS) | "length" (max_tokens)
+    seconds: float  # wall time from this sample's start to its finish
+    meta: dict[str, float] = field(default_factory=dict)
+
+
+BackendEvent = SampleStarted | TextDelta | SampleFinished
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a backend says about itself, for the store and the UI."""
+
+    name: str  # "llama.cpp", "vllm", "openai", "replay"
+    model: str  # catalog name or path
+    detail: str = ""  # e.g. "CPU, 2 threads, 16 parallel sequences"
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A sampler. `generate` may be called concurrently for different problems.
+
+    Closing the async iterator early (``aclose()``, or the consuming task being cancelled)
+    aborts the request's unfinished samples: that is how a run is paused.
+    """
+
+    @property
+    def info(self) -> BackendInfo: ...
+
+    async def start(self) -> None:
+        """Load the model / connect. Idempotent."""
+
+    def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]: ...
+
+    async def close(self) -> None:
+        """Release the model / connections. Idempotent."""
+
+
+class BackendError(RuntimeError):
+    """A backend cannot do what it was asked; the message says what to do about it."""

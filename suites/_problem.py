@@ -1,0 +1,103 @@
+"""The suite room's door: problems, as every later stage sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ProblemKind(StrEnum):
+    """How a problem's samples are verified."""
+
+    FUNCTION_TESTS = "function_tests"  # HumanEval style: prompt + completion + check(candidate)
+    STDIO_TESTS = "stdio_tests"  # CodeContests style: program fed stdin, stdout compared
+    FINAL_ANSWER = "final_answer"  # math: the final answer compared with the reference
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a suite.
+
+    `prompt` is exactly what the backend is given; `stop` the stop strings that end a sample.
+    For FUNCTION_TESTS, the program run by the verifier is
+    ``prompt + completion + "\\n\\n" + tests + f"\\ncheck({entry_point})\\n"``.
+    """
+
+    id: str
+    prompt: str
+    kind: ProblemKind
+    tests: str = ""
+    entry_point: str = ""
+    answer: str | None = None
+    stop: tuple[str, ...] = ()
+    time_limit_s: float = 10.0
+    memory_mb: int = 512
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """An ordered, immutable collection of problems."""
+
+    name: str
+    problems: tuple[Problem, ...]
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def by_id(self, problem_id: str) -> Problem:
+        for p in self.problems:
+            if p.id == problem_id:
+                return p
+        raise KeyError(f"suite {self.name!r} has no problem {problem_id!r}")
+
+    def select(self, spec: str | None) -> Suite:
+        """Select problems by a spec: ``"0:5"`` (slice of positions), ``"0,7,23"`` (positions),
+        ``"HumanEval/0,HumanEval/7"`` (ids), or None/``""``/``"all"`` for all."""
+        if spec is None or spec.strip() in ("", "all", ":"):
+            return self
+        chosen: list[Problem] = []
+        seen: set[str] = set()
+        for part in (p.strip() for p in spec.split(",")):
+            if not part:
+                continue
+            if ":" in part and not _is_id(self, part):
+                lo_s, _, hi_s = part.partition(":")
+                try:
+                    lo = int(lo_s) if lo_s.strip() else 0
+                    hi = int(hi_s) if hi_s.strip() else len(self.problems)
+                except ValueError:
+                    raise SuiteError(f"bad problem range {part!r}: expected START:END") from None
+                picked: Sequence[Problem] = self.problems[lo:hi]
+            elif part.isdigit():
+                i = int(part)
+                if i >= len(self.problems):
+                    raise SuiteError(
+                        f"problem position {i} is out of range: suite {self.name!r} "
+                        f"has {len(self.problems)} problems"
+                    )
+                picked = [self.problems[i]]
+            else:
+                try:
+                    picked = [self.by_id(part)]
+                except KeyError as e:
+                    raise SuiteError(str(e.args[0])) from None
+            for p in picked:
+                if p.id not in seen:
+                    seen.add(p.id)
+                    chosen.append(p)
+        if not chosen:
+            raise SuiteError(f"problem selection {spec!r} selects no problem")
+        return Suite(self.name, tuple(chosen))
+
+
+def _is_id(suite: Suite, part: str) -> bool:
+    return any(p.id == part for p in suite.problems)
+
+
+class SuiteError(ValueError):
+    """A suite cannot be loaded or a selection is invalid; the message says where and why."""
+
+
+SuiteLoader = Callable[[], Suite]
