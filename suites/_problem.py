@@ -22,6 +22,8 @@ class Problem:
     `prompt` is exactly what the backend is given; `stop` the stop strings that end a sample.
     For FUNCTION_TESTS, the program run by the verifier is
     ``prompt + completion + "\\n\\n" + tests + f"\\ncheck({entry_point})\\n"``.
+    For STDIO_TESTS, `tests` is a JSON list of ``{"input": str, "output": str}``.
+    For FINAL_ANSWER, `answer` is the reference and `answers` holds other accepted forms.
     """
 
     id: str
@@ -30,6 +32,7 @@ class Problem:
     tests: str = ""
     entry_point: str = ""
     answer: str | None = None
+    answers: tuple[str, ...] = ()  # further acceptable forms of the answer (FINAL_ANSWER)
     stop: tuple[str, ...] = ()
     time_limit_s: float = 10.0
     memory_mb: int = 512
