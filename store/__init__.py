@@ -1,0 +1,25 @@
+"""The store room: runs, problems, samples, verdicts and fits in one SQLite file.
+
+WAL mode, one writer thread fed by a queue (batched commits), a read-only connection per reading
+thread. Schema and example queries: `store/SCHEMA.md`.
+"""
+
+from store._migrations import MIGRATIONS, Migration, Migrations
+from store._records import RunRecord, RunSpec, SampleRecord, StoreError
+from store._schema import APP, META_TABLE, MIGRATIONS_TABLE, RUN_STATUSES
+from store._store import Store
+
+__all__ = [
+    "APP",
+    "META_TABLE",
+    "MIGRATIONS",
+    "MIGRATIONS_TABLE",
+    "RUN_STATUSES",
+    "Migration",
+    "Migrations",
+    "RunRecord",
+    "RunSpec",
+    "SampleRecord",
+    "Store",
+    "StoreError",
+]

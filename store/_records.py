@@ -1,0 +1,212 @@
+"""The store's records, and how they map to and from plain SQLite columns."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends._protocol import SamplingParams
+from suites._problem import Problem, ProblemKind
+from verify._verdict import Status, Verdict
+
+
+class StoreError(Exception):
+    """The store cannot do what it was asked; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a run is: the same spec (budget aside) finds the same run again to resume it."""
+
+    suite: str
+    problem_ids: tuple[str, ...]
+    model: str  # catalog name or path
+    backend: str  # "llama.cpp", "vllm", "openai", "replay"
+    params: SamplingParams
+    samples_per_problem: int  # the budget per problem
+    seed: int = 0
+    sandbox: str = "auto"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A row of `runs`, with its problems' ids in run order."""
+
+    id: int
+    name: str
+    created_at: float
+    updated_at: float
+    status: str  # "created" | "running" | "paused" | "done" | "failed"
+    suite: str
+    model: str
+    backend: str
+    params: SamplingParams
+    samples_per_problem: int
+    seed: int
+    sandbox: str
+    problem_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """A sample joined with its latest verdict (highest attempt; None when not verified)."""
+
+    run_id: int
+    problem_id: str
+    idx: int
+    seed: int
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    gen_seconds: float
+    created_at: float
+    verdict: Verdict | None
+    meta: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+
+# ---- codecs --------------------------------------------------------------------------------
+
+
+def clean_text(text: str) -> str:
+    """`text` as SQLite can hold it: as-is, except lone surrogates (not UTF-8) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return text
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON; non-finite floats as the strings "nan", "inf", "-inf"."""
+    return json.dumps(_finite(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise StoreError(f"stored {what} is not valid JSON: {text!r:.80}") from e
+
+
+def float_map(raw: Any, what: str) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        raise StoreError(f"stored {what} is not a JSON object")
+    try:
+        return {str(k): float(v) for k, v in raw.items()}
+    except (TypeError, ValueError) as e:
+        raise StoreError(f"stored {what} has a non-numeric value") from e
+
+
+def params_to_json(params: SamplingParams) -> str:
+    return dumps(
+        {
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+            "stop": list(params.stop),
+        }
+    )
+
+
+def params_from_json(text: str) -> SamplingParams:
+    raw = loads(text, "sampling params")
+    if not isinstance(raw, dict):
+        raise StoreError("stored sampling params are not a JSON object")
+    try:
+        return SamplingParams(
+            temperature=float(raw["temperature"]),
+            top_p=float(raw["top_p"]),
+            max_tokens=int(raw["max_tokens"]),
+            stop=tuple(str(s) for s in raw.get("stop", [])),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise StoreError(f"stored sampling params are invalid: {e}") from e
+
+
+def str_tuple(text: str, what: str) -> tuple[str, ...]:
+    raw = loads(text, what)
+    if not isinstance(raw, list):
+        raise StoreError(f"stored {what} is not a JSON list")
+    return tuple(str(s) for s in raw)
+
+
+PROBLEM_COLUMNS = (
+    "problem_id, kind, prompt, tests, entry_point, answer, answers, stop, time_limit_s, "
+    "memory_mb, meta"
+)
+
+
+def problem_row(run_id: int, position: int, p: Problem) -> tuple[object, ...]:
+    return (
+        run_id,
+        position,
+        p.id,
+        str(p.kind.value),
+        clean_text(p.prompt),
+        clean_text(p.tests),
+        p.entry_point,
+        None if p.answer is None else clean_text(p.answer),
+        dumps(list(p.answers)),
+        dumps(list(p.stop)),
+        float(p.time_limit_s),
+        int(p.memory_mb),
+        dumps(dict(p.meta)),
+    )
+
+
+def problem_from_row(row: tuple[Any, ...]) -> Problem:
+    pid, kind, prompt, tests, entry_point, answer, answers, stop, tl, mem, meta = row
+    try:
+        kind_v = ProblemKind(kind)
+    except ValueError as e:
+        raise StoreError(f"problem {pid!r} has an unknown kind {kind!r}") from e
+    raw_meta = loads(meta, f"meta of problem {pid!r}")
+    if not isinstance(raw_meta, dict):
+        raise StoreError(f"meta of problem {pid!r} is not a JSON object")
+    return Problem(
+        id=pid,
+        prompt=prompt,
+        kind=kind_v,
+        tests=tests,
+        entry_point=entry_point,
+        answer=answer,
+        answers=str_tuple(answers, f"answers of problem {pid!r}"),
+        stop=str_tuple(stop, f"stop strings of problem {pid!r}"),
+        time_limit_s=float(tl),
+        memory_mb=int(mem),
+        meta={str(k): str(v) for k, v in raw_meta.items()},
+    )
+
+
+VERDICT_COLUMNS = "status, duration_s, exit_code, failing_test, stdout, stderr, sandbox"
+
+
+def verdict_from_row(row: tuple[Any, ...]) -> Verdict:
+    status, duration_s, exit_code, failing_test, stdout, stderr, sandbox = row
+    try:
+        st = Status(status)
+    except ValueError as e:
+        raise StoreError(f"stored verdict has an unknown status {status!r}") from e
+    return Verdict(
+        status=st,
+        duration_s=float(duration_s),
+        exit_code=None if exit_code is None else int(exit_code),
+        failing_test=failing_test,
+        stdout=stdout,
+        stderr=stderr,
+        sandbox=sandbox,
+    )
