@@ -1,0 +1,644 @@
+"""llama.cpp backend: many parallel sequences through llama-cpp-python's low-level API.
+
+It works the way llama-server's slots do. The context holds `n_parallel` sequences in one
+unified KV cache. A prompt is decoded once; each sample's sequence gets the prompt's KV cache
+by copying it (``llama_memory_seq_cp``, which shares the cells), and then every step is ONE
+``llama_decode`` for one new token of every live sequence. Each sequence has its own sampler
+chain (top-p, temperature, a seeded distribution with seed ``request.seed_of(index)``), so
+sample i draws the same text however many other sequences run beside it. A finished sequence
+frees its slot, which is refilled at once from the queue (the next index of the same request,
+or another outstanding request), re-using a prompt that is already in the KV cache: its own,
+a live sequence's, or a longest common prefix of either.
+
+All llama.cpp calls happen on one dedicated engine thread (a llama context is single-threaded).
+`generate` hands work to that thread through a thread-safe queue and receives events through
+an ``asyncio.Queue`` fed with ``loop.call_soon_threadsafe``, so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ctypes
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backends._protocol import (
+    BackendError,
+    BackendEvent,
+    BackendInfo,
+    GenerationRequest,
+    SampleFinished,
+    SampleStarted,
+    TextDelta,
+)
+from backends._text import StopMatcher, Utf8Stream
+
+_SEED_MASK = 0xFFFFFFFF
+_LLAMA_DEFAULT_SEED = 0xFFFFFFFF  # llama.cpp reads this seed as "pick a random one"
+
+
+class _Done:
+    """End of a request's event stream."""
+
+
+_DONE = _Done()
+_Item = BackendEvent | BaseException | _Done
+
+
+@dataclass(eq=False)
+class _Job:
+    request: GenerationRequest
+    loop: asyncio.AbstractEventLoop
+    events: asyncio.Queue[list[_Item]]
+    order: int
+    submitted: float = field(default_factory=time.perf_counter)
+    tokens: list[int] = field(default_factory=list)
+    pending: deque[int] = field(default_factory=deque)
+    live: int = 0
+    closed: bool = False  # cancelled by the consumer, failed, or done: send nothing more
+
+
+@dataclass(eq=False)
+class _Slot:
+    seq_id: int
+    cached: tuple[int, ...] = ()  # the prompt prefix this sequence holds in the KV cache
+    job: _Job | None = None
+    index: int = -1
+    seed: int = 0
+    sampler: Any = None
+    next_token: int = 0
+    pos: int = 0  # position of next_token
+    n_gen: int = 0
+    reused: int = 0  # prompt tokens this sample found in the KV cache (not decoded again)
+    started: float = 0.0
+    decoder: Utf8Stream = field(default_factory=Utf8Stream)
+    matcher: StopMatcher = field(default_factory=StopMatcher)
+
+
+_log = logging.getLogger("backends.llamacpp")
+_native_log = logging.getLogger("backends.llamacpp.native")
+_log_callback: Any = None  # llama.cpp's log hook; kept referenced while installed
+
+
+def _route_native_log(L: Any) -> None:
+    """Send llama.cpp's own log lines to `logging` (errors as errors, the rest as debug)
+    instead of stderr, where they would tear through a terminal UI."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+
+    # ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation. Its warnings are model
+    # quirks and tuning hints ("control-looking token ...") that a user can do nothing about:
+    # logged as info, so that only errors reach an unconfigured logging's stderr.
+    levels = {4: logging.ERROR, 3: logging.INFO, 2: logging.DEBUG}
+
+    def forward(level: int, text: bytes | None, _user: Any) -> None:
+        line = (text or b"").decode("utf-8", "replace").rstrip()
+        if line:
+            _native_log.log(levels.get(level, logging.DEBUG), "%s", line)
+
+    _log_callback = L.llama_log_callback(forward)
+    L.llama_log_set(_log_callback, ctypes.c_void_p(0))
+
+
+def _common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def llama_seed(seed: int) -> int:
+    """A request seed as llama.cpp's uint32 seed (never the 'random' sentinel)."""
+    s = seed & _SEED_MASK
+    return s - 1 if s == _LLAMA_DEFAULT_SEED else s
+
+
+class LlamaCppBackend:
+    """The Backend protocol on llama.cpp with `n_parallel` sequences decoded together."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        model_name: str | None = None,
+        n_parallel: int = 16,
+        n_ctx_per_seq: int = 2048,
+        threads: int | None = None,
+        n_gpu_layers: int = 0,
+    ) -> None:
+        if not 1 <= n_parallel <= 256:
+            raise ValueError(f"n_parallel must be in [1, 256], got {n_parallel}")
+        if n_ctx_per_seq < 16:
+            raise ValueError(f"n_ctx_per_seq must be >= 16, got {n_ctx_per_seq}")
+        self.model_path = Path(model_path)
+        self.model_name = model_name or str(model_path)
+        self.n_parallel = n_parallel
+        self.n_ctx_per_seq = n_ctx_per_seq
+        self.threads = threads if threads is not None else (os.cpu_count() or 1)
+        self.n_gpu_layers = n_gpu_layers
+        self._cmds: queue.SimpleQueue[tuple[str, _Job | None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock: asyncio.Lock | None = None
+        self._closed = False
+        self._orders = itertools.count()
+        # engine-thread state (touched only on the engine thread)
+        self._L: Any = None
+        self._model: Any = None
+        self._ctx: Any = None
+        self._mem: Any = None
+        self._vocab: Any = None
+        self._batch: Any = None
+        self._n_batch = max(512, n_parallel)
+        self._slots = [_Slot(seq_id=i) for i in range(n_parallel)]
+        self._jobs: list[_Job] = []
+        self._pieces: dict[int, bytes] = {}
+        self._outbox: dict[_Job, list[_Item]] = {}
+        self._stopping = False
+        self._dead: BaseException | None = None  # why the engine thread died, if it did
+
+    # --- the async side ----------------------------------------------------------------
+
+    @property
+    def info(self) -> BackendInfo:
+        where = (
+            "CPU"
+            if self.n_gpu_layers == 0
+            else f"GPU offload ({'all' if self.n_gpu_layers < 0 else self.n_gpu_layers} layers)"
+        )
+        return BackendInfo(
+            name="llama.cpp",
+            model=self.model_name,
+            detail=(
+                f"{where}, {self.threads} threads, {self.n_parallel} parallel sequences, "
+                f"{self.n_ctx_per_seq} tokens of context each"
+            ),
+        )
+
+    async def start(self) -> None:
+        self._check_usable()
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            self._check_usable()
+            if self._thread is not None:
+                return
+            ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+            thread = threading.Thread(
+                target=self._engine_main, args=(ready,), name="llama.cpp-engine", daemon=True
+            )
+            self._thread = thread  # before the load finishes, so close() can stop it
+            thread.start()
+            try:
+                await asyncio.wrap_future(ready)
+            except BaseException:
+                if self._thread is thread:
+                    self._thread = None
+                self._cmds.put(("stop", None))  # in case the load succeeded after all
+                await asyncio.to_thread(thread.join)
+                raise
+            self._check_usable()
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise BackendError("this llama.cpp backend was closed; open a new one")
+        if self._dead is not None:
+            raise BackendError(
+                f"the llama.cpp engine stopped after an internal error ({self._dead!r}); "
+                "close this backend and open a new one"
+            )
+
+    async def close(self) -> None:
+        self._closed = True
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._cmds.put(("stop", None))
+        await asyncio.to_thread(thread.join)
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
+        await self.start()
+        self._check_usable()
+        loop = asyncio.get_running_loop()
+        job = _Job(request=request, loop=loop, events=asyncio.Queue(), order=next(self._orders))
+        self._cmds.put(("submit", job))
+        finished = False
+        try:
+            while True:
+                items = await job.events.get()
+                for item in items:
+                    if isinstance(item, _Done):
+                        finished = True
+                        return
+                    if isinstance(item, BaseException):
+                        finished = True
+                        raise item
+                    yield item
+        finally:
+            if not finished:
+                self._cmds.put(("cancel", job))
+
+    # --- the engine thread ---------------------------------------------------------------
+
+    def _engine_main(self, ready: concurrent.futures.Future[None]) -> None:
+        try:
+            self._load()
+        except BaseException as e:  # handed to the awaiting start()
+            self._free_native()
+            ready.set_exception(
+                e
+                if isinstance(e, BackendError)
+                else BackendError(f"llama.cpp could not load {self.model_path}: {e}")
+            )
+            return
+        ready.set_result(None)
+        try:
+            while not self._stopping:
+                busy = any(s.job is not None for s in self._slots) or any(
+                    j.pending for j in self._jobs
+                )
+                if not busy:
+                    self._handle(*self._cmds.get())
+                while not self._stopping:
+                    try:
+                        self._handle(*self._cmds.get_nowait())
+                    except queue.Empty:
+                        break
+                if self._stopping:
+                    break
+                try:
+                    self._fill_slots()
+                    if any(s.job is not None for s in self._slots):
+                        self._step()
+                except BackendError as e:
+                    self._fail_everything(e)
+                self._flush()
+        except BaseException as e:  # the engine must never die silently
+            self._dead = e
+            self._fail_everything(BackendError(f"the llama.cpp engine failed: {e!r}"))
+            self._flush()
+            raise
+        finally:
+            closed = BackendError("the llama.cpp backend was closed")
+            self._fail_everything(closed)
+            while True:  # requests that arrived too late
+                try:
+                    cmd, job = self._cmds.get_nowait()
+                except queue.Empty:
+                    break
+                if cmd == "submit" and job is not None:
+                    self._fail(job, closed)
+            self._flush()
+            self._free_native()
+
+    def _load(self) -> None:
+        try:
+            import llama_cpp as L
+        except ImportError as e:
+            raise BackendError(
+                "the llama.cpp backend needs llama-cpp-python: "
+                "CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python==0.3.36 "
+                f"({e})"
+            ) from e
+
+        _route_native_log(L)
+        self._L = L
+        if not self.model_path.is_file():
+            raise BackendError(f"model file {self.model_path} does not exist")
+        L.llama_backend_init()
+        mp = L.llama_model_default_params()
+        mp.n_gpu_layers = 999 if self.n_gpu_layers < 0 else self.n_gpu_layers
+        self._model = L.llama_model_load_from_file(str(self.model_path).encode(), mp)
+        if not self._model:
+            self._model = None
+            raise BackendError(f"llama.cpp could not load the model file {self.model_path}")
+        cp = L.llama_context_default_params()
+        cp.n_ctx = self.n_ctx_per_seq * self.n_parallel
+        cp.n_batch = self._n_batch
+        cp.n_ubatch = self._n_batch
+        cp.n_seq_max = self.n_parallel
+        cp.kv_unified = True
+        cp.swa_full = True  # keep whole prompts of sliding-window models copyable
+        cp.n_threads = self.threads
+        cp.n_threads_batch = self.threads
+        self._ctx = L.llama_init_from_model(self._model, cp)
+        if not self._ctx:
+            self._ctx = None
+            raise BackendError(
+                f"llama.cpp could not create a context of {cp.n_ctx} tokens "
+                f"({self.n_parallel} x {self.n_ctx_per_seq}); lower n_parallel or n_ctx_per_seq"
+            )
+        n_ctx_train = int(L.llama_model_n_ctx_train(self._model))
+        if 0 < n_ctx_train < self.n_ctx_per_seq:
+            _log.warning(
+                "n_ctx_per_seq %d is more than the model was trained for; using %d",
+                self.n_ctx_per_seq,
+                n_ctx_train,
+            )
+            self.n_ctx_per_seq = n_ctx_train
+        self._mem = L.llama_get_memory(self._ctx)
+        self._vocab = L.llama_model_get_vocab(self._model)
+        self._batch = L.llama_batch_init(self._n_batch, 0, 1)
+
+    def _free_native(self) -> None:
+        L = self._L
+        if L is None:
+            return
+        for slot in self._slots:
+            self._free_sampler(slot)
+        if self._batch is not None:
+            L.llama_batch_free(self._batch)
+            self._batch = None
+        if self._ctx is not None:
+            L.llama_free(self._ctx)
+            self._ctx = None
+            self._mem = None
+        if self._model is not None:
+            L.llama_model_free(self._model)
+            self._model = None
+            self._vocab = None
+
+    def _handle(self, cmd: str, job: _Job | None) -> None:
+        if cmd == "stop":
+            self._stopping = True
+        elif cmd == "submit" and job is not None:
+            self._submit(job)
+        elif cmd == "cancel" and job is not None:
+            self._cancel(job)
+
+    def _submit(self, job: _Job) -> None:
+        req = job.request
+        try:
+            job.tokens = self._tokenize(req.prompt)
+        except BackendError as e:
+            self._fail(job, e)
+            return
+        n = len(job.tokens)
+        if n == 0:
+            self._fail(job, BackendError(f"{req.problem_id}: the prompt is empty"))
+            return
+        if n >= self.n_ctx_per_seq:
+            self._fail(
+                job,
+                BackendError(
+                    f"{req.problem_id}: the prompt is {n} tokens but each sequence has "
+                    f"{self.n_ctx_per_seq} tokens of context; shorten the prompt or open the "
+                    f"backend with a larger n_ctx_per_seq"
+                ),
+            )
+            return
+        job.pending.extend(req.indices)
+        if not job.pending:
+            self._post(job, _DONE)
+            job.closed = True
+            return
+        self._jobs.append(job)
+
+    def _cancel(self, job: _Job) -> None:
+        job.closed = True
+        job.pending.clear()
+        for slot in self._slots:
+            if slot.job is job:
+                self._release(slot, keep_prompt=False)
+        if job in self._jobs:
+            self._jobs.remove(job)
+        self._outbox.pop(job, None)
+
+    def _fail(self, job: _Job, error: BaseException) -> None:
+        self._post(job, error)
+        self._flush_job(job)
+        self._cancel(job)
+
+    def _fail_everything(self, error: BaseException) -> None:
+        jobs = list(self._jobs)
+        for job in jobs:
+            self._post(job, error)
+            self._flush_job(job)
+            self._cancel(job)
+        if self._mem is not None:
+            self._L.llama_memory_clear(self._mem, True)
+        for slot in self._slots:
+            slot.cached = ()
+
+    # --- events --------------------------------------------------------------------------
+
+    def _post(self, job: _Job, item: _Item) -> None:
+        if not job.closed:
+            self._outbox.setdefault(job, []).append(item)
+
+    def _flush_job(self, job: _Job) -> None:
+        items = self._outbox.pop(job, None)
+        if not items:
+            return
+        try:
+            job.loop.call_soon_threadsafe(job.events.put_nowait, items)
+        except RuntimeError:  # the consumer's event loop is closed: nobody is listening
+            self._cancel(job)
+
+    def _flush(self) -> None:
+        for job in list(self._outbox):
+            self._flush_job(job)
+
+    # --- llama.cpp helpers ---------------------------------------------------------------
+
+    def _tokenize(self, text: str) -> list[int]:
+        L = self._L
+        data = text.encode("utf-8")
+        size = len(data) + 16
+        for _ in range(2):
+            buf = (L.llama_token * size)()
+            n = L.llama_tokenize(self._vocab, data, len(data), buf, size, True, True)
+            if n >= 0:
+                return list(buf[:n])
+            size = -n
+        raise BackendError("llama.cpp could not tokenize the prompt")
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            L = self._L
+            size = 64
+            buf = ctypes.create_string_buffer(size)
+            n = L.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            if n < 0:
+                size = -n
+                buf = ctypes.create_string_buffer(size)
+                n = L.llama_token_to_piece(self._vocab, token, buf, size, 0, False)
+            piece = buf.raw[: max(n, 0)]
+            self._pieces[token] = piece
+        return piece
+
+    def _decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
+        """One llama_decode of (token, pos, seq_id, want_logits) entries."""
+        b = self._batch
+        b.n_tokens = len(entries)
+        for j, (tok, pos, seq, logits) in enumerate(entries):
+            b.token[j] = tok
+            b.pos[j] = pos
+            b.n_seq_id[j] = 1
+            b.seq_id[j][0] = seq
+            b.logits[j] = logits
+        rc = self._L.llama_decode(self._ctx, b)
+        if rc != 0:
+            raise BackendError(
+                f"llama_decode failed (code {rc}"
+                + ("; the KV cache is full" if rc == 1 else "")
+                + f") with {len(entries)} tokens; try a smaller n_parallel or n_ctx_per_seq"
+            )
+
+    def _make_sampler(self, temperature: float, top_p: float, seed: int) -> Any:
+        L = self._L
+        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        if temperature <= 0.0:
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
+        else:
+            if top_p < 1.0:
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(top_p, 1))
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(llama_seed(seed)))
+        return chain
+
+    def _free_sampler(self, slot: _Slot) -> None:
+        if slot.sampler is not None:
+            self._L.llama_sampler_free(slot.sampler)
+            slot.sampler = None
+
+    # --- scheduling ----------------------------------------------------------------------
+
+    def _fill_slots(self) -> None:
+        free = [s for s in self._slots if s.job is None]
+        while free:
+            waiting = [j for j in self._jobs if j.pending]
+            if not waiting:
+                return
+            job = min(waiting, key=lambda j: (j.live, j.order))
+            prefix = tuple(job.tokens[:-1])
+            slot = max(free, key=lambda s: _common_prefix(s.cached, prefix))
+            free.remove(slot)
+            reused = self._load_prefix(slot, prefix)
+            self._begin(slot, job, job.pending.popleft())
+            slot.reused = reused
+
+    def _load_prefix(self, slot: _Slot, prefix: tuple[int, ...]) -> int:
+        """Make `slot`'s sequence hold exactly `prefix` in the KV cache, decoding the least.
+
+        Returns how many tokens of `prefix` were already there (its own, or copied)."""
+        L, mem = self._L, self._mem
+        have = _common_prefix(slot.cached, prefix)
+        source: _Slot | None = None
+        for other in self._slots:
+            if other is not slot and other.cached:
+                n = _common_prefix(other.cached, prefix)
+                if n > have:
+                    source, have = other, n
+        if source is not None:
+            L.llama_memory_seq_rm(mem, slot.seq_id, -1, -1)
+            L.llama_memory_seq_cp(mem, source.seq_id, slot.seq_id, 0, have)
+        elif not L.llama_memory_seq_rm(mem, slot.seq_id, have, -1):
+            L.llama_memory_seq_rm(mem, slot.seq_id, -1, -1)
+            have = 0
+        slot.cached = prefix[:have]
+        for start in range(have, len(prefix), self._n_batch):
+            chunk = prefix[start : start + self._n_batch]
+            self._decode([(t, start + k, slot.seq_id, False) for k, t in enumerate(chunk)])
+        slot.cached = prefix
+        return have
+
+    def _begin(self, slot: _Slot, job: _Job, index: int) -> None:
+        req = job.request
+        slot.job = job
+        slot.index = index
+        slot.seed = req.seed_of(index)
+        slot.sampler = self._make_sampler(req.params.temperature, req.params.top_p, slot.seed)
+        slot.next_token = job.tokens[-1]
+        slot.pos = len(job.tokens) - 1
+        slot.n_gen = 0
+        slot.decoder = Utf8Stream()
+        slot.matcher = StopMatcher(req.params.stop)
+        slot.started = time.perf_counter()
+        job.live += 1
+        self._post(job, SampleStarted(req.problem_id, index))
+
+    def _step(self) -> None:
+        L = self._L
+        live = [s for s in self._slots if s.job is not None]
+        self._decode([(s.next_token, s.pos, s.seq_id, True) for s in live])
+        for j, slot in enumerate(live):
+            job = slot.job
+            assert job is not None
+            req = job.request
+            slot.pos += 1
+            tok = L.llama_sampler_sample(slot.sampler, self._ctx, j)  # also accepts tok
+            if L.llama_vocab_is_eog(self._vocab, tok):
+                self._finish(slot, "stop")
+                continue
+            slot.n_gen += 1
+            delta, stopped = slot.matcher.feed(slot.decoder.feed(self._piece(tok)))
+            if delta:
+                self._post(job, TextDelta(req.problem_id, slot.index, delta))
+            if stopped:
+                self._finish(slot, "stop")
+            elif slot.n_gen >= req.params.max_tokens or slot.pos + 1 >= self.n_ctx_per_seq:
+                self._finish(slot, "length")
+            else:
+                slot.next_token = tok
+
+    def _finish(self, slot: _Slot, reason: str) -> None:
+        job = slot.job
+        assert job is not None
+        req = job.request
+        if not slot.matcher.stopped:
+            delta, stopped = slot.matcher.feed(slot.decoder.flush())
+            if stopped:
+                reason = "stop"
+            else:
+                delta += slot.matcher.finish()
+            if delta:
+                self._post(job, TextDelta(req.problem_id, slot.index, delta))
+        now = time.perf_counter()
+        self._post(
+            job,
+            SampleFinished(
+                problem_id=req.problem_id,
+                index=slot.index,
+                seed=slot.seed,
+                text=slot.matcher.text,
+                prompt_tokens=len(job.tokens),
+                completion_tokens=slot.n_gen,
+                finish_reason=reason,
+                seconds=now - slot.started,
+                meta={
+                    "queued_seconds": slot.started - job.submitted,
+                    "prompt_tokens_reused": float(slot.reused),
+                },
+            ),
+        )
+        self._release(slot, keep_prompt=True)
+        if job.live == 0 and not job.pending:
+            self._post(job, _DONE)
+            self._flush_job(job)
+            job.closed = True
+            self._jobs.remove(job)
+
+    def _release(self, slot: _Slot, *, keep_prompt: bool) -> None:
+        """Free `slot`; its KV keeps only the prompt prefix (for re-use), or nothing."""
+        L, mem = self._L, self._mem
+        self._free_sampler(slot)
+        if slot.job is not None:
+            slot.job.live -= 1
+        slot.job = None
+        if keep_prompt and L.llama_memory_seq_rm(mem, slot.seq_id, len(slot.cached), -1):
+            return
+        L.llama_memory_seq_rm(mem, slot.seq_id, -1, -1)
+        slot.cached = ()

@@ -1,0 +1,347 @@
+"""Replay backend: samples read back from files, so analysis and the app work on existing data.
+
+Two forms are read:
+
+* **JSONL** (a file ending in ``.jsonl``): one JSON object per line::
+
+      {"problem_id": "HumanEval/0", "index": 0, "text": "...",
+       "seed": 17, "prompt_tokens": 120, "completion_tokens": 64,
+       "finish_reason": "stop", "correct": true}
+
+  ``problem_id`` (non-empty string), ``index`` (integer >= 0) and ``text`` (string) are
+  required; the rest are optional. Blank lines are skipped; other keys are ignored.
+  ``finish_reason`` is ``"stop"`` or ``"length"`` (default ``"stop"``).
+
+* **The paper's per-problem YAML files** (github.com/ScalingIntelligence/large_language_monkeys:
+  ``llmonk/generate/*.py`` writes ``{prompt, samples, ...}`` and ``llmonk/evaluate/*.py`` adds
+  ``is_corrects``): a mapping with ``samples`` (list of strings), optionally ``prompt``
+  (string) and ``is_corrects`` (list of booleans, one per sample). Sample *i* is
+  ``samples[i]``; the problem id is the file's stem.
+
+``path`` is a ``.jsonl`` file, a ``.yaml``/``.yml`` file, or a directory whose ``*.jsonl``,
+``*.yaml`` and ``*.yml`` files are all read (each problem id may come from one place only).
+
+``generate`` yields ``SampleStarted``, ``TextDelta`` (the whole text, when non-empty) and
+``SampleFinished`` for every requested index that the data holds, in the request's order.
+Requested indices (or problems) that the data does not hold are simply not yielded: a
+scheduler asking for more samples than were recorded gets only those that exist.
+The seed reported is the recorded one when the JSONL line has ``seed``, else
+``request.seed_of(index)``. Token counts missing from the data are estimated from the text
+(about four characters a token) and ``meta["tokens_estimated"] = 1.0`` says so.
+
+Malformed files raise `BackendError` naming the file, the line (JSONL, YAML syntax errors)
+and the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from backends._protocol import (
+    BackendError,
+    BackendEvent,
+    BackendInfo,
+    GenerationRequest,
+    SampleFinished,
+    SampleStarted,
+    TextDelta,
+)
+
+__all__ = ["RecordedSample", "ReplayBackend"]
+
+_FINISH_REASONS = ("stop", "length")
+
+
+@dataclass(frozen=True)
+class RecordedSample:
+    """One sample as the data holds it."""
+
+    text: str
+    seed: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str = "stop"
+    correct: bool | None = None
+    source: str = ""  # "file:line" or "file", for messages
+
+
+def _estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters a token); used only when none is recorded."""
+    return math.ceil(len(text) / 4)
+
+
+class ReplayBackend:
+    """A `Backend` that replays recorded samples (see the module docstring for the formats).
+
+    ``speed`` (samples per second) paces the replay to simulate streaming; ``None`` (the
+    default) replays instantly.
+    """
+
+    def __init__(self, path: Path, *, speed: float | None = None) -> None:
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be > 0 samples/s, got {speed}")
+        self._path = Path(path)
+        self._speed = speed
+        self._data: dict[str, dict[int, RecordedSample]] | None = None
+        self._prompts: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- Backend protocol -------------------------------------------------------------
+
+    @property
+    def info(self) -> BackendInfo:
+        detail = "instant" if self._speed is None else f"{self._speed:g} samples/s"
+        if self._data is not None:
+            n = sum(len(s) for s in self._data.values())
+            detail = f"{len(self._data)} problems, {n} samples, {detail}"
+        return BackendInfo(name="replay", model=str(self._path), detail=detail)
+
+    async def start(self) -> None:
+        if self._data is None:
+            await asyncio.to_thread(self._ensure_loaded)
+
+    async def close(self) -> None:
+        return None
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
+        data = self._ensure_loaded()
+        samples = data.get(request.problem_id, {})
+        delay = 0.0 if self._speed is None else 1.0 / self._speed
+        pid = request.problem_id
+        prompt_estimate = _estimate_tokens(self._prompts.get(pid, request.prompt))
+        for index in request.indices:
+            rec = samples.get(index)
+            if rec is None:
+                continue
+            t0 = time.monotonic()
+            yield SampleStarted(pid, index)
+            if delay:
+                await asyncio.sleep(delay)
+            if rec.text:
+                yield TextDelta(pid, index, rec.text)
+            meta: dict[str, float] = {"replayed": 1.0}
+            if rec.prompt_tokens is None or rec.completion_tokens is None:
+                meta["tokens_estimated"] = 1.0
+            if rec.correct is not None:
+                meta["recorded_correct"] = 1.0 if rec.correct else 0.0
+            yield SampleFinished(
+                problem_id=pid,
+                index=index,
+                seed=rec.seed if rec.seed is not None else request.seed_of(index),
+                text=rec.text,
+                prompt_tokens=(
+                    rec.prompt_tokens if rec.prompt_tokens is not None else prompt_estimate
+                ),
+                completion_tokens=(
+                    rec.completion_tokens
+                    if rec.completion_tokens is not None
+                    else _estimate_tokens(rec.text)
+                ),
+                finish_reason=rec.finish_reason,
+                seconds=time.monotonic() - t0,
+                meta=meta,
+            )
+
+    # -- what the data says -----------------------------------------------------------
+
+    def known_correct(self, problem_id: str, index: int) -> bool | None:
+        """The recorded verdict for a sample, or None when the data has none."""
+        rec = self._ensure_loaded().get(problem_id, {}).get(index)
+        return None if rec is None else rec.correct
+
+    def problem_ids(self) -> list[str]:
+        """The replayed problems, sorted."""
+        return sorted(self._ensure_loaded())
+
+    def indices(self, problem_id: str) -> list[int]:
+        """The recorded sample indices of one problem, sorted."""
+        return sorted(self._ensure_loaded().get(problem_id, {}))
+
+    def prompt(self, problem_id: str) -> str | None:
+        """The recorded prompt (YAML form only), if any."""
+        self._ensure_loaded()
+        return self._prompts.get(problem_id)
+
+    def recorded(self, problem_id: str, index: int) -> RecordedSample | None:
+        return self._ensure_loaded().get(problem_id, {}).get(index)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> dict[str, dict[int, RecordedSample]]:
+        with self._lock:
+            if self._data is None:
+                data: dict[str, dict[int, RecordedSample]] = {}
+                origin: dict[str, Path] = {}
+                prompts: dict[str, str] = {}
+                for f in self._files():
+                    if f.suffix == ".jsonl":
+                        part = _load_jsonl(f)
+                    else:
+                        pid, samples, prompt = _load_paper_yaml(f)
+                        part = {pid: samples}
+                        if prompt is not None:
+                            prompts[pid] = prompt
+                    for pid, samples in part.items():
+                        if pid in origin and origin[pid] != f:
+                            raise BackendError(
+                                f"{f}: problem {pid!r} is also in {origin[pid]}; "
+                                "each problem may come from one file only"
+                            )
+                        origin[pid] = f
+                        data.setdefault(pid, {}).update(samples)
+                self._prompts = prompts
+                self._data = data
+            return self._data
+
+    def _files(self) -> list[Path]:
+        p = self._path
+        if p.is_dir():
+            files = sorted(
+                f for f in p.iterdir() if f.is_file() and f.suffix in (".jsonl", ".yaml", ".yml")
+            )
+            if not files:
+                raise BackendError(f"{p}: no .jsonl, .yaml or .yml files to replay")
+            return files
+        if p.is_file():
+            if p.suffix not in (".jsonl", ".yaml", ".yml"):
+                raise BackendError(
+                    f"{p}: cannot replay a {p.suffix or 'suffix-less'} file "
+                    "(expected .jsonl, .yaml or .yml, or a directory of them)"
+                )
+            return [p]
+        raise BackendError(f"{p}: no such file or directory to replay")
+
+
+def _opt_int(obj: dict[str, Any], key: str, where: str) -> int | None:
+    v = obj.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise BackendError(f"{where}: field {key!r} must be an integer >= 0, got {v!r}")
+    return v
+
+
+def _load_jsonl(f: Path) -> dict[str, dict[int, RecordedSample]]:
+    out: dict[str, dict[int, RecordedSample]] = {}
+    lines_of: dict[tuple[str, int], int] = {}
+    try:
+        fh = f.open(encoding="utf-8")
+    except OSError as e:
+        raise BackendError(f"{f}: cannot read ({e})") from e
+    with fh:
+        try:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                where = f"{f}:{lineno}"
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise BackendError(f"{where}: not valid JSON ({e.msg})") from e
+                if not isinstance(obj, dict):
+                    raise BackendError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+                pid = obj.get("problem_id")
+                if not isinstance(pid, str) or not pid:
+                    raise BackendError(
+                        f"{where}: field 'problem_id' must be a non-empty string, got {pid!r}"
+                    )
+                index = obj.get("index")
+                if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                    raise BackendError(
+                        f"{where}: field 'index' must be an integer >= 0, got {index!r}"
+                    )
+                text = obj.get("text")
+                if not isinstance(text, str):
+                    raise BackendError(f"{where}: field 'text' must be a string, got {text!r}")
+                seed = obj.get("seed")
+                if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                    raise BackendError(f"{where}: field 'seed' must be an integer, got {seed!r}")
+                finish = obj.get("finish_reason", "stop")
+                if finish not in _FINISH_REASONS:
+                    raise BackendError(
+                        f"{where}: field 'finish_reason' must be 'stop' or 'length', got {finish!r}"
+                    )
+                correct = obj.get("correct")
+                if correct is not None and not isinstance(correct, bool):
+                    raise BackendError(
+                        f"{where}: field 'correct' must be true or false, got {correct!r}"
+                    )
+                key = (pid, index)
+                if key in lines_of:
+                    raise BackendError(
+                        f"{where}: field 'index': sample {index} of {pid!r} "
+                        f"is already on line {lines_of[key]}"
+                    )
+                lines_of[key] = lineno
+                out.setdefault(pid, {})[index] = RecordedSample(
+                    text=text,
+                    seed=seed,
+                    prompt_tokens=_opt_int(obj, "prompt_tokens", where),
+                    completion_tokens=_opt_int(obj, "completion_tokens", where),
+                    finish_reason=finish,
+                    correct=correct,
+                    source=where,
+                )
+        except UnicodeDecodeError as e:
+            raise BackendError(f"{f}: not UTF-8 text ({e})") from e
+    return out
+
+
+_YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_paper_yaml(f: Path) -> tuple[str, dict[int, RecordedSample], str | None]:
+    try:
+        with f.open(encoding="utf-8") as fh:
+            doc = yaml.load(fh, Loader=_YamlLoader)  # a safe loader (CSafeLoader when built)
+    except OSError as e:
+        raise BackendError(f"{f}: cannot read ({e})") from e
+    except UnicodeDecodeError as e:
+        raise BackendError(f"{f}: not UTF-8 text ({e})") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise BackendError(f"{f}{line}: not valid YAML ({e})") from e
+    if not isinstance(doc, dict):
+        raise BackendError(
+            f"{f}: expected a mapping with 'samples' (the paper's per-problem form), "
+            f"got {type(doc).__name__}"
+        )
+    samples = doc.get("samples")
+    if not isinstance(samples, list):
+        raise BackendError(f"{f}: field 'samples' must be a list of strings, got {samples!r:.80}")
+    for i, s in enumerate(samples):
+        if not isinstance(s, str):
+            raise BackendError(f"{f}: field 'samples[{i}]' must be a string, got {s!r:.80}")
+    corrects = doc.get("is_corrects")
+    if corrects is not None:
+        if not isinstance(corrects, list) or len(corrects) != len(samples):
+            raise BackendError(
+                f"{f}: field 'is_corrects' must be a list of {len(samples)} booleans "
+                "(one per sample)"
+            )
+        for i, c in enumerate(corrects):
+            if not isinstance(c, bool):
+                raise BackendError(f"{f}: field 'is_corrects[{i}]' must be a boolean, got {c!r}")
+    prompt = doc.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise BackendError(f"{f}: field 'prompt' must be a string, got {type(prompt).__name__}")
+    recs = {
+        i: RecordedSample(
+            text=s,
+            correct=None if corrects is None else bool(corrects[i]),
+            source=str(f),
+        )
+        for i, s in enumerate(samples)
+    }
+    return f.stem, recs, prompt

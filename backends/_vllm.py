@@ -1,0 +1,307 @@
+"""vLLM in-process backend (vLLM's v1 ``AsyncLLM`` engine; needs a CUDA GPU).
+
+A request's indices are cut into contiguous runs of at most ``max_n``; a run ``[i0, i0 + n)``
+is one engine request with ``SamplingParams(n=n, seed=base_seed + i0, ...,
+output_kind=RequestOutputKind.DELTA)``. vLLM fans it out into ``n`` child requests and gives
+child ``j`` the seed ``seed + j`` (``vllm/v1/engine/parallel_sampling.py``), so sample
+``i0 + j`` is drawn with seed ``base_seed + i0 + j`` exactly as the protocol asks, and the
+children share the prompt's KV cache (prefix caching is on by default). Each
+``RequestOutput`` carries deltas of some children, tagged by ``CompletionOutput.index``.
+
+vLLM is imported lazily: without it `start()` raises `BackendError` saying how to install it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from backends._protocol import (
+    BackendError,
+    BackendEvent,
+    BackendInfo,
+    GenerationRequest,
+    SampleFinished,
+    SampleStarted,
+    TextDelta,
+)
+
+__all__ = ["VLLMBackend", "contiguous_chunks"]
+
+NOT_INSTALLED = "vLLM is not installed: pip install monkeys[vllm] on a CUDA machine"
+
+
+class CompletionOutputLike(Protocol):
+    """The parts of ``vllm.outputs.CompletionOutput`` the adapter reads."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def token_ids(self) -> Sequence[int]: ...
+    @property
+    def finish_reason(self) -> str | None: ...
+
+
+class RequestOutputLike(Protocol):
+    """The parts of ``vllm.outputs.RequestOutput`` the adapter reads."""
+
+    @property
+    def prompt_token_ids(self) -> list[int] | None: ...
+    @property
+    def outputs(self) -> Sequence[CompletionOutputLike]: ...
+    @property
+    def finished(self) -> bool: ...
+
+
+class EngineLike(Protocol):
+    """The parts of ``vllm.v1.engine.async_llm.AsyncLLM`` the adapter uses."""
+
+    def generate(
+        self, prompt: Any, sampling_params: Any, request_id: str
+    ) -> AsyncIterator[RequestOutputLike]: ...
+
+    async def abort(self, request_id: str) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+EngineFactory = Callable[[str, dict[str, Any]], EngineLike]
+SamplingParamsFactory = Callable[..., Any]
+Emit = Callable[[BackendEvent], None]
+
+
+def contiguous_chunks(indices: Sequence[int], max_n: int) -> list[list[int]]:
+    """Cut `indices` (in the given order) into runs of consecutive integers, each <= max_n long."""
+    chunks: list[list[int]] = []
+    for i in indices:
+        if chunks and chunks[-1][-1] + 1 == i and len(chunks[-1]) < max_n:
+            chunks[-1].append(i)
+        else:
+            chunks.append([i])
+    return chunks
+
+
+def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
+    """Build vLLM's AsyncLLM (runs in a worker thread: loading takes a while)."""
+    try:
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+    except ImportError as e:
+        raise BackendError(NOT_INSTALLED) from e
+    args = {"enable_prefix_caching": True, **engine_args}
+    engine: EngineLike = AsyncLLM.from_engine_args(AsyncEngineArgs(model=model, **args))
+    return engine
+
+
+def _vllm_sampling_params(**kwargs: Any) -> Any:
+    try:
+        from vllm.sampling_params import RequestOutputKind, SamplingParams
+    except ImportError as e:
+        raise BackendError(NOT_INSTALLED) from e
+    return SamplingParams(**kwargs, output_kind=RequestOutputKind.DELTA)
+
+
+def _check_vllm_importable() -> None:
+    try:
+        import vllm  # noqa: F401
+    except ImportError as e:
+        raise BackendError(NOT_INSTALLED) from e
+
+
+@dataclass
+class _Child:
+    text: list[str] = field(default_factory=list)
+    tokens: int = 0
+    started: bool = False
+    finished: bool = False
+
+
+class VLLMBackend:
+    """A `Backend` on vLLM's in-process async engine.
+
+    ``engine_args`` go to ``AsyncEngineArgs`` (``enable_prefix_caching=True`` unless given).
+    ``engine_factory(model, engine_args)`` and ``sampling_params_factory(**kwargs)`` replace
+    vLLM's own constructors (for tests without a GPU; the latter gets ``n, temperature,
+    top_p, max_tokens, seed, stop`` and must ask for delta outputs).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        engine_args: dict[str, Any] | None = None,
+        engine_factory: EngineFactory | None = None,
+        sampling_params_factory: SamplingParamsFactory | None = None,
+        max_n: int = 256,
+    ) -> None:
+        if max_n < 1:
+            raise ValueError(f"max_n must be >= 1, got {max_n}")
+        self._model = model
+        self._engine_args = dict(engine_args or {})
+        self._engine_factory = engine_factory
+        self._params_factory = sampling_params_factory or _vllm_sampling_params
+        self._max_n = max_n
+        self._engine: EngineLike | None = None
+        self._lock = asyncio.Lock()
+        self._ids = itertools.count()
+        self._session = uuid.uuid4().hex[:8]
+
+    @property
+    def info(self) -> BackendInfo:
+        args = ", ".join(f"{k}={v}" for k, v in sorted(self._engine_args.items()))
+        return BackendInfo(name="vllm", model=self._model, detail=args or "default engine args")
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._engine is not None:
+                return
+            factory = self._engine_factory
+            if factory is None:
+                _check_vllm_importable()
+                factory = _vllm_engine
+            self._engine = await asyncio.to_thread(factory, self._model, self._engine_args)
+
+    async def close(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await asyncio.to_thread(engine.shutdown)
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
+        if self._engine is None:
+            await self.start()
+        chunks = contiguous_chunks(request.indices, self._max_n)
+        events = _fan_in([self._drawer(request, c) for c in chunks])
+        try:
+            async for ev in events:
+                yield ev
+        finally:
+            await events.aclose()  # cancels the workers now, not when garbage-collected
+
+    def _drawer(
+        self, request: GenerationRequest, chunk: list[int]
+    ) -> Callable[[Emit], Awaitable[None]]:
+        async def run(emit: Emit) -> None:
+            await self._draw(request, chunk, emit)
+
+        return run
+
+    async def _draw(self, request: GenerationRequest, chunk: list[int], emit: Emit) -> None:
+        engine = self._engine
+        if engine is None:
+            raise BackendError("the vLLM backend is closed")
+        p = request.params
+        params = self._params_factory(
+            n=len(chunk),
+            temperature=p.temperature,
+            top_p=p.top_p,
+            max_tokens=p.max_tokens,
+            seed=request.seed_of(chunk[0]),
+            stop=list(p.stop),
+        )
+        request_id = f"monkeys-{self._session}-{next(self._ids)}"
+        pid = request.problem_id
+        children = [_Child() for _ in chunk]
+        t0 = time.monotonic()
+        done = False
+        gen = engine.generate(request.prompt, params, request_id)
+        try:
+            async for out in gen:
+                prompt_tokens = len(out.prompt_token_ids or ())
+                for c in out.outputs:
+                    j = c.index
+                    if not 0 <= j < len(chunk):
+                        raise BackendError(
+                            f"vLLM returned child {j} for a request of {len(chunk)} samples"
+                        )
+                    ch = children[j]
+                    if ch.finished:
+                        continue
+                    index = chunk[j]
+                    if not ch.started:
+                        ch.started = True
+                        emit(SampleStarted(pid, index))
+                    if c.text:
+                        ch.text.append(c.text)
+                        emit(TextDelta(pid, index, c.text))
+                    ch.tokens += len(c.token_ids)
+                    reason = c.finish_reason
+                    if reason is None or reason == "abort":
+                        continue  # an aborted child is not a sample: it is drawn again later
+                    ch.finished = True
+                    emit(
+                        SampleFinished(
+                            problem_id=pid,
+                            index=index,
+                            seed=request.seed_of(index),
+                            text="".join(ch.text),
+                            prompt_tokens=prompt_tokens,
+                            completion_tokens=ch.tokens,
+                            finish_reason="length" if reason == "length" else "stop",
+                            seconds=time.monotonic() - t0,
+                            meta={"n_in_request": float(len(chunk))},
+                        )
+                    )
+            done = True
+        finally:
+            if not done:
+                # Cancelled or failed: stop the engine's work on this request's children.
+                await _aclose(gen)
+                await engine.abort(request_id)
+
+
+async def _aclose(gen: AsyncIterator[Any]) -> None:
+    aclose = getattr(gen, "aclose", None)
+    if aclose is not None:
+        # Closing a failed generator may raise again; abort() follows regardless.
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+async def _fan_in(
+    workers: list[Callable[[Emit], Awaitable[None]]],
+) -> AsyncGenerator[BackendEvent, None]:
+    """Run `workers` concurrently and yield what they emit, in arrival order.
+
+    The first failure is raised (the other workers are cancelled). Closing the iterator early
+    cancels every worker, which aborts their engine requests.
+    """
+    queue: asyncio.Queue[BackendEvent | _Failure | None] = asyncio.Queue()
+
+    async def run(w: Callable[[Emit], Awaitable[None]]) -> None:
+        try:
+            await w(queue.put_nowait)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            queue.put_nowait(_Failure(e))
+            return
+        queue.put_nowait(None)
+
+    tasks = [asyncio.create_task(run(w)) for w in workers]
+    live = len(tasks)
+    try:
+        while live:
+            item = await queue.get()
+            if item is None:
+                live -= 1
+            elif isinstance(item, _Failure):
+                raise item.error
+            else:
+                yield item
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
