@@ -68,3 +68,8 @@ class Sandbox(Protocol):
 
 class SandboxUnavailable(RuntimeError):
     """The requested sandbox cannot run here; the message says why and what to do."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox failed while running a program (not the program's fault): a verdict of
+    ``sandbox_error``."""

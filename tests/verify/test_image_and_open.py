@@ -1,0 +1,121 @@
+"""The image build (labels, staleness), stale-container cleanup and the sandbox choice."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+import tarfile
+from typing import Any
+
+import pytest
+
+from verify import (
+    DockerSandbox,
+    LocalSandbox,
+    SandboxUnavailable,
+    build_image_report,
+    image_exists,
+    open_sandbox,
+    remove_stale_containers,
+)
+from verify._docker import OWNER_HOST_LABEL, OWNER_PID_LABEL
+from verify._image import HASH_LABEL, LABEL, content_hash
+
+
+def test_image_is_labelled_with_executor_hash(docker_client: Any, sandbox_image: str) -> None:
+    img = docker_client.images.get(sandbox_image)
+    labels = img.attrs["Config"]["Labels"]
+    assert labels[LABEL] == "1"
+    assert labels[HASH_LABEL].startswith(content_hash(None))
+    assert "PYTHONDONTWRITEBYTECODE=1" in img.attrs["Config"]["Env"]
+    assert image_exists(docker_client, sandbox_image)
+    again = build_image_report(docker_client, sandbox_image)
+    assert not again.built  # up to date: kept
+
+
+def test_stale_image_is_detected(docker_client: Any) -> None:
+    tag = "monkeys-sandbox:test-stale"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo("etc/hello")
+        info.size = 2
+        t.addfile(info, io.BytesIO(b"hi"))
+    buf.seek(0)
+    docker_client.api.import_image_from_data(
+        buf,
+        repository="monkeys-sandbox",
+        tag="test-stale",
+        changes=[f"LABEL {LABEL}=1", f"LABEL {HASH_LABEL}=0000-old"],
+    )
+    try:
+        assert not image_exists(docker_client, tag)
+    finally:
+        docker_client.images.remove(tag, force=True)
+
+
+def test_stale_containers_of_dead_owners_are_removed(
+    docker_client: Any, sandbox_image: str
+) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    import socket
+
+    c = docker_client.containers.create(
+        sandbox_image,
+        command=["/usr/bin/python3", "/opt/monkeys/init.py"],
+        labels={LABEL: "1", OWNER_PID_LABEL: str(dead.pid), OWNER_HOST_LABEL: socket.gethostname()},
+    )
+    try:
+        assert remove_stale_containers(docker_client) >= 1
+        assert c.id not in {x.id for x in docker_client.containers.list(all=True)}
+    finally:
+        with contextlib.suppress(Exception):
+            c.remove(force=True)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_close_removes_pool_containers(docker_client: Any, sandbox_image: str) -> None:
+    sb = DockerSandbox(pool_size=2, image=sandbox_image, client=docker_client)
+    await sb.start()
+    ids = {w.id for w in sb._workers}
+    assert len(ids) == 2
+    running = {c.id: c for c in docker_client.containers.list()}
+    for cid in ids:
+        attrs = running[cid].attrs["HostConfig"]
+        assert attrs["NetworkMode"] == "none" and attrs["ReadonlyRootfs"]
+        assert attrs["CapDrop"] == ["ALL"] and attrs["PidsLimit"] == 64
+    await sb.close()
+    assert not ids & {c.id for c in docker_client.containers.list(all=True)}
+
+
+def test_open_sandbox_local_and_bad_kind() -> None:
+    sb, warning = open_sandbox("local")
+    assert isinstance(sb, LocalSandbox) and warning is None
+    assert sb.weaker_isolation and sb.name == "local (weaker isolation)"
+    with pytest.raises(ValueError, match="unknown sandbox kind"):
+        open_sandbox("vm")
+
+
+def test_open_sandbox_without_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/monkeys-docker.sock")
+    with pytest.raises(SandboxUnavailable, match="monkeys sandbox build") as e:
+        open_sandbox("docker")
+    assert "nonexistent/monkeys-docker.sock" in str(e.value)
+    sb, warning = open_sandbox("auto")
+    assert isinstance(sb, LocalSandbox)
+    assert warning is not None
+    assert "No usable Docker engine" in warning and "WEAKER ISOLATION" in warning
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_open_sandbox_auto_picks_docker(docker_client: Any, sandbox_image: str) -> None:
+    sb, warning = open_sandbox("auto", pool_size=1)
+    assert isinstance(sb, DockerSandbox) and warning is None and not sb.weaker_isolation
+    await sb.start()
+    try:
+        res = await sb.run("print('via auto')", timeout_s=5)
+        assert res.stdout == "via auto\n"
+    finally:
+        await sb.close()

@@ -1,0 +1,61 @@
+"""Verification: run each sample in a sandbox and turn the result into a Verdict."""
+
+from verify._docker import DockerSandbox, Limits, remove_stale_containers
+from verify._image import (
+    DEFAULT_TAG,
+    BuildResult,
+    build_image,
+    build_image_report,
+    ensure_image,
+    find_host_python,
+    image_exists,
+)
+from verify._local import LocalSandbox
+from verify._open import KINDS, open_sandbox, sandbox_status
+from verify._verdict import (
+    OUTPUT_CAP,
+    ExecResult,
+    Sandbox,
+    SandboxError,
+    SandboxUnavailable,
+    Status,
+    Verdict,
+)
+from verify._verifiers import (
+    Verifier,
+    answers_match,
+    extract_answer,
+    extract_code,
+    function_program,
+    stdout_matches,
+)
+
+__all__ = [
+    "DEFAULT_TAG",
+    "KINDS",
+    "OUTPUT_CAP",
+    "BuildResult",
+    "DockerSandbox",
+    "ExecResult",
+    "Limits",
+    "LocalSandbox",
+    "Sandbox",
+    "SandboxError",
+    "SandboxUnavailable",
+    "Status",
+    "Verdict",
+    "Verifier",
+    "answers_match",
+    "build_image",
+    "build_image_report",
+    "ensure_image",
+    "extract_answer",
+    "extract_code",
+    "find_host_python",
+    "function_program",
+    "image_exists",
+    "open_sandbox",
+    "remove_stale_containers",
+    "sandbox_status",
+    "stdout_matches",
+]
