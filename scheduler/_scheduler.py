@@ -1,0 +1,357 @@
+"""The scheduler: turns a run's budget into backend requests, and finished samples into verdicts.
+
+suite -> **scheduler** -> backend -> verifier -> store. It owns no data: what has been drawn is
+read from the store at start, so a killed run resumes exactly where its store left off (a sample
+with text but no verdict is verified again; a sample that was being generated is drawn again with
+the same seed, so it is the same sample).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
+
+from backends import BackendError, GenerationRequest, SampleFinished, SampleStarted
+from scheduler._events import (
+    BudgetChanged,
+    EventSink,
+    Notice,
+    RunStarted,
+    RunStateChanged,
+    SampleAborted,
+    SampleGenerated,
+    SampleGenerating,
+    SampleVerified,
+    discard,
+)
+from suites import Problem
+from verify import Status, Verdict
+
+if TYPE_CHECKING:
+    from backends import Backend
+    from store import Store
+
+log = logging.getLogger(__name__)
+
+SEED_MODULUS = 2**31
+
+
+def problem_seed(run_seed: int, problem_id: str) -> int:
+    """The base seed of a problem in a run; sample i uses ``problem_seed + i``.
+
+    Derived from the run's seed and the problem's id only, so it is stable across resumes,
+    extensions and problem selections.
+    """
+    return (run_seed * 1_000_003 + zlib.crc32(problem_id.encode("utf-8"))) % SEED_MODULUS
+
+
+class VerifierLike(Protocol):
+    async def verify(self, problem: Problem, completion: str) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    chunk_size: int = 16  # samples of one problem per backend request
+    max_requests: int = 2  # backend requests in flight at once
+    verify_concurrency: int = 2  # verifications in flight at once (match the sandbox pool)
+    linger: bool = (
+        False  # when the budget is reached, wait for extend()/stop() instead of returning
+    )
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 1 or self.max_requests < 1 or self.verify_concurrency < 1:
+            raise ValueError("chunk_size, max_requests and verify_concurrency must be >= 1")
+
+
+class Scheduler:
+    """Drives one stored run to its budget. Control it from the same event loop."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        backend: Backend,
+        verifier: VerifierLike,
+        *,
+        sink: EventSink = discard,
+        config: SchedulerConfig | None = None,
+        sandbox_name: str = "",
+    ) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._backend = backend
+        self._verifier = verifier
+        self._sink = sink
+        self._config = config or SchedulerConfig()
+        self._sandbox_name = sandbox_name
+        run = store.get_run(run_id)
+        self._run = run
+        self._problems: dict[str, Problem] = {p.id: p for p in store.run_problems(run_id)}
+        self._order: list[str] = list(run.problem_ids)
+        self.budget = run.samples_per_problem
+        self.state = "created"
+        self._paused = False
+        self._paused_problems: set[str] = set()
+        self._stopping = False
+        self._drawn: dict[str, set[int]] = {pid: set() for pid in self._order}
+        self._gen_tasks: set[asyncio.Task[None]] = set()
+        self._verify_tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._verify_slots = asyncio.Semaphore(self._config.verify_concurrency)
+
+    # ---- control -------------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> int:
+        return self._run_id
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Stop drawing: in-flight generations are aborted (drawn again later, same seed)."""
+        if self._paused or self._stopping:
+            return
+        self._paused = True
+        for t in list(self._gen_tasks):
+            t.cancel()
+        self._set_state("paused")
+        self._wake.set()
+
+    def resume(self) -> None:
+        if not self._paused or self._stopping:
+            return
+        self._paused = False
+        self._set_state("running")
+        self._wake.set()
+
+    def toggle_pause(self) -> None:
+        if self._paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def pause_problem(self, problem_id: str, paused: bool = True) -> None:
+        if paused:
+            self._paused_problems.add(problem_id)
+            for t in list(self._gen_tasks):
+                if t.get_name() == f"gen:{problem_id}":
+                    t.cancel()
+        else:
+            self._paused_problems.discard(problem_id)
+        self._wake.set()
+
+    def problem_paused(self, problem_id: str) -> bool:
+        return problem_id in self._paused_problems
+
+    def extend(self, more: int) -> int:
+        """Raise the budget by `more` samples per problem; returns the new budget."""
+        if more < 1:
+            raise ValueError("extend by at least one sample")
+        self.budget += more
+        self._store.set_budget(self._run_id, self.budget)
+        self._sink(BudgetChanged(self.budget))
+        if self.state == "done":
+            self._set_state("paused" if self._paused else "running")
+        self._wake.set()
+        return self.budget
+
+    def stop(self) -> None:
+        """Abort everything in flight and return from run(); nothing stored is lost."""
+        self._stopping = True
+        for t in list(self._gen_tasks) + list(self._verify_tasks):
+            t.cancel()
+        self._wake.set()
+
+    # ---- main loop -----------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Run to the budget (or until stopped). Returns the final state."""
+        stored = self._store.stored_indices(self._run_id)
+        for pid in self._order:
+            self._drawn[pid] = set(stored.get(pid, set()))
+        self._sink(
+            RunStarted(
+                self._run_id,
+                tuple(self._order),
+                self.budget,
+                self._backend.info.name,
+                self._sandbox_name,
+            )
+        )
+        self._set_state("paused" if self._paused else "running")
+        for rec in self._store.unverified(self._run_id):
+            if rec.problem_id in self._problems:
+                self._start_verify(rec.problem_id, rec.idx, rec.text)
+        try:
+            await self._loop()
+        except BackendError as e:
+            self._fail(str(e))
+        except Exception as e:
+            log.exception("scheduler failed")
+            self._fail(f"{type(e).__name__}: {e}")
+        finally:
+            for t in list(self._gen_tasks) + list(self._verify_tasks):
+                t.cancel()
+            pending = list(self._gen_tasks) + list(self._verify_tasks)
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            self._store.flush()
+        if self.state == "failed":
+            return self.state
+        final = "done" if self._complete() else "stopped"
+        self._set_state(final)
+        return final
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            if not self._paused:
+                while len(self._gen_tasks) < self._config.max_requests:
+                    chunk = self._next_chunk()
+                    if chunk is None:
+                        break
+                    self._start_generate(*chunk)
+            for t in [t for t in self._gen_tasks if t.done()]:
+                self._gen_tasks.discard(t)
+                exc = None if t.cancelled() else t.exception()
+                if exc is not None:
+                    raise exc
+            idle = not self._gen_tasks and not self._verify_tasks
+            if idle and self._complete():
+                if not self._config.linger:
+                    return
+                if self.state != "done":
+                    self._set_state("done")
+            self._wake.clear()
+            await self._wake.wait()
+
+    def _complete(self) -> bool:
+        return all(len(self._drawn[pid]) >= self.budget for pid in self._order) and not (
+            self._gen_tasks or self._verify_tasks
+        )
+
+    def _next_chunk(self) -> tuple[str, list[int]] | None:
+        """Breadth first: the problem with the fewest samples drawn gets the next chunk, so the
+        live coverage curve is built on problems with (nearly) equal n."""
+        busy = {t.get_name()[4:] for t in self._gen_tasks}
+        best: str | None = None
+        for pid in self._order:
+            if pid in busy or pid in self._paused_problems:
+                continue
+            if len(self._drawn[pid]) >= self.budget:
+                continue
+            if best is None or len(self._drawn[pid]) < len(self._drawn[best]):
+                best = pid
+        if best is None:
+            return None
+        drawn = self._drawn[best]
+        indices: list[int] = []
+        i = 0
+        while len(indices) < self._config.chunk_size and i < self.budget:
+            if i not in drawn:
+                indices.append(i)
+            i += 1
+        if not indices:
+            return None
+        drawn.update(indices)
+        return best, indices
+
+    def _start_generate(self, problem_id: str, indices: list[int]) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._generate(problem_id, indices), name=f"gen:{problem_id}"
+        )
+        self._gen_tasks.add(task)
+        task.add_done_callback(lambda _t: self._wake.set())
+
+    async def _generate(self, problem_id: str, indices: Sequence[int]) -> None:
+        problem = self._problems[problem_id]
+        params = self._run.params
+        params = replace(params, stop=tuple(dict.fromkeys(params.stop + problem.stop)))
+        request = GenerationRequest(
+            problem_id=problem_id,
+            prompt=problem.prompt,
+            indices=tuple(indices),
+            params=params,
+            base_seed=problem_seed(self._run.seed, problem_id),
+        )
+        pending = set(indices)
+        try:
+            async for ev in self._backend.generate(request):
+                if isinstance(ev, SampleStarted):
+                    self._sink(SampleGenerating(problem_id, ev.index))
+                elif isinstance(ev, SampleFinished):
+                    if ev.index not in pending:
+                        continue
+                    pending.discard(ev.index)
+                    self._store.put_sample(self._run_id, ev)
+                    self._sink(
+                        SampleGenerated(
+                            problem_id,
+                            ev.index,
+                            ev.completion_tokens,
+                            ev.prompt_tokens,
+                            ev.seconds,
+                        )
+                    )
+                    self._start_verify(problem_id, ev.index, ev.text)
+        finally:
+            # Whatever was not finished is no longer drawn: it is drawn again later.
+            for i in pending:
+                self._drawn[problem_id].discard(i)
+                self._sink(SampleAborted(problem_id, i))
+
+    def _start_verify(self, problem_id: str, index: int, text: str) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._verify(problem_id, index, text), name=f"verify:{problem_id}:{index}"
+        )
+        self._verify_tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._verify_tasks.discard(t)
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _verify(self, problem_id: str, index: int, text: str) -> None:
+        problem = self._problems[problem_id]
+        async with self._verify_slots:
+            try:
+                verdict = await self._verifier.verify(problem, text)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.exception("verifier failed")
+                verdict = Verdict(
+                    status=Status.SANDBOX_ERROR,
+                    duration_s=0.0,
+                    stderr=f"verifier failed: {type(e).__name__}: {e}",
+                    sandbox=self._sandbox_name,
+                )
+                self._sink(Notice("error", f"verifier failed on {problem_id}#{index}: {e}"))
+        self._store.put_verdict(self._run_id, problem_id, index, verdict)
+        self._sink(SampleVerified(problem_id, index, verdict.status.value, verdict.duration_s))
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        store_state = {"stopped": "paused"}.get(state, state)
+        with contextlib.suppress(Exception):
+            self._store.set_status(self._run_id, store_state)
+        self._sink(RunStateChanged(state))
+
+    def _fail(self, message: str) -> None:
+        self._stopping = True
+        self.state = "failed"
+        with contextlib.suppress(Exception):
+            self._store.set_status(self._run_id, "failed")
+        self._sink(RunStateChanged("failed", message))
+        self._sink(Notice("error", message))
