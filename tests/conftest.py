@@ -33,7 +33,7 @@ def docker_client() -> Iterator[object]:
 
         client = docker.from_env(timeout=30)
         client.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine"
+    except Exception as e:
         missing(f"a Docker engine ({e})", "MONKEYS_REQUIRE_DOCKER")
         raise AssertionError("unreachable") from e
     yield client
@@ -47,6 +47,6 @@ def small_model_path() -> Path:
         from backends.models import resolve_model
 
         return resolve_model("smollm2-135m-instruct")
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         missing(f"the smallest model ({e})", "MONKEYS_REQUIRE_MODEL")
         raise AssertionError("unreachable") from e

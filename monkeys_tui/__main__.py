@@ -1,0 +1,3 @@
+from monkeys_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""End to end: `monkeys run` through real llama.cpp (smallest model), the real Docker sandbox
+and a real SQLite file; then resume and extend."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monkeys_tui.cli import main
+
+BASE = [
+    "run",
+    "--suite",
+    "humaneval",
+    "--problems",
+    "0,4",
+    "--model",
+    "smollm2-135m-instruct",
+    "--max-tokens",
+    "48",
+    "--parallel",
+    "4",
+]
+
+
+def _monkeys(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="160", NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "monkeys_tui", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _rows(db: Path) -> list[tuple[str, int, str]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT s.problem_id, s.idx, v.status FROM samples s "
+            "JOIN verdicts v ON v.run_id = s.run_id AND v.problem_id = s.problem_id "
+            "AND v.idx = s.idx ORDER BY s.problem_id, s.idx"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_run_in_docker_then_resume_and_extend(
+    tmp_path: Path, docker_client: object, small_model_path: Path
+) -> None:
+    db = tmp_path / "e2e.db"
+    first = _monkeys([*BASE, "--samples", "3", "--sandbox", "docker", "--db", str(db)], tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "(new)" in first.stdout
+    assert "verifying in: docker" in first.stdout
+    assert "coverage" in first.stdout and "HumanEval/4" in first.stdout
+    rows = _rows(db)
+    assert [(p, i) for p, i, _ in rows] == [
+        (p, i) for p in ("HumanEval/0", "HumanEval/4") for i in range(3)
+    ]
+    assert {s for _, _, s in rows} <= {"pass", "fail", "error", "timeout", "oom"}
+
+    again = _monkeys([*BASE, "--samples", "3", "--sandbox", "docker", "--db", str(db)], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "(resumed)" in again.stdout
+    assert _rows(db) == rows  # nothing new drawn, nothing lost
+
+    more = _monkeys([*BASE, "--samples", "5", "--sandbox", "docker", "--db", str(db)], tmp_path)
+    assert more.returncode == 0, more.stderr
+    extended = _rows(db)
+    assert [(p, i) for p, i, _ in extended] == [
+        (p, i) for p in ("HumanEval/0", "HumanEval/4") for i in range(5)
+    ]
+    assert extended[:3] == rows[:3]
+
+
+def test_run_with_local_sandbox_says_weaker_isolation(
+    tmp_path: Path, small_model_path: Path
+) -> None:
+    db = tmp_path / "local.db"
+    out = _monkeys(
+        [*BASE, "--problems", "0", "--samples", "2", "--sandbox", "local", "--db", str(db)],
+        tmp_path,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "weaker isolation" in out.stdout
+    assert len(_rows(db)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--suite", "nope"], "unknown suite"),
+        (["run", "--problems", "999"], "out of range"),
+        (["run", "--samples", "0"], "--samples"),
+        (["run", "--model", "/no/such/model.gguf"], "model"),
+        (["run", "--temperature", "-1"], "temperature"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(
+    tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*args, "--db", str(tmp_path / "x.db"), "--sandbox", "local"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_database_that_is_not_ours_is_refused_and_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "other.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    code = main(["runs", "--db", str(db)])
+    assert code == 2
+    assert "error" in capsys.readouterr().err
+    assert db.read_bytes() == before
