@@ -1,0 +1,204 @@
+"""vLLM GPU benchmark: samples/s through monkeys' VLLMBackend vs vLLM's offline ``LLM.generate``.
+
+Runs only where vLLM and a CUDA GPU exist. Both sides draw the same prompts with the same
+``n``, sampling parameters and seeds (problem p's request has seed ``BASE + p * 100_000``; vLLM
+gives child j seed + j, which is what monkeys' ``base_seed + i`` asks for), so they generate the
+same tokens; the baseline is measured in the same run. Each side runs in its own child process
+(one engine on the GPU at a time, memory released in between) and is warmed up before timing.
+
+Goal: monkeys' samples/s >= 0.9x the offline engine's.
+
+Prints its figures; the LAST line is ``vllm_gpu: <r>x offline (goal >= 0.9x) PASS|FAIL``;
+exit 0 only when the goal is met. Without vLLM or a GPU it says why and exits 1 with FAIL.
+
+    python bench/vllm_gpu.py --model Qwen/Qwen2.5-0.5B-Instruct [--problems 32 --n 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+GOAL = 0.9
+BASE_SEED = 1234
+TEMPERATURE = 0.8
+TOP_P = 0.95
+
+
+def prompts(k: int) -> list[str]:
+    """`k` distinct short math-word-problem prompts (raw completion prompts, no chat template)."""
+    out = []
+    for p in range(k):
+        a, b = 3 + 7 * p, 11 + 5 * p
+        out.append(
+            f"Question: A shop sells {a} apples in the morning and {b} apples in the afternoon. "
+            f"Each apple costs {p % 5 + 2} dollars. How much money does the shop make?\n"
+            "Answer: Let's think step by step."
+        )
+    return out
+
+
+def seed_of_problem(p: int) -> int:
+    return BASE_SEED + p * 100_000
+
+
+def measure_offline(a: argparse.Namespace) -> dict[str, float]:
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(
+        model=a.model,
+        enable_prefix_caching=True,
+        gpu_memory_utilization=a.gpu_memory_utilization,
+        seed=0,
+    )
+    ps = prompts(a.problems)
+    llm.generate(ps[:2], SamplingParams(n=2, max_tokens=8), use_tqdm=False)  # warm-up
+    params = [
+        SamplingParams(
+            n=a.n,
+            temperature=TEMPERATURE,
+            top_p=TOP_P,
+            max_tokens=a.max_tokens,
+            seed=seed_of_problem(p),
+        )
+        for p in range(a.problems)
+    ]
+    t0 = time.perf_counter()
+    outs = llm.generate(ps, params, use_tqdm=False)
+    dt = time.perf_counter() - t0
+    samples = sum(len(o.outputs) for o in outs)
+    tokens = sum(len(c.token_ids) for o in outs for c in o.outputs)
+    return {"seconds": dt, "samples": samples, "tokens": tokens}
+
+
+def measure_monkeys(a: argparse.Namespace) -> dict[str, float]:
+    from backends._protocol import GenerationRequest, SampleFinished, SamplingParams
+    from backends._vllm import VLLMBackend
+
+    async def run() -> dict[str, float]:
+        backend = VLLMBackend(
+            a.model, engine_args={"gpu_memory_utilization": a.gpu_memory_utilization, "seed": 0}
+        )
+        await backend.start()
+        ps = prompts(a.problems)
+
+        async def draw(req: GenerationRequest) -> tuple[int, int]:
+            n = tok = 0
+            async for ev in backend.generate(req):
+                if isinstance(ev, SampleFinished):
+                    n += 1
+                    tok += ev.completion_tokens
+            return n, tok
+
+        warm = SamplingParams(max_tokens=8)
+        await asyncio.gather(
+            *(draw(GenerationRequest(f"warm/{p}", ps[p], (0, 1), warm)) for p in range(2))
+        )
+        params = SamplingParams(temperature=TEMPERATURE, top_p=TOP_P, max_tokens=a.max_tokens)
+        reqs = [
+            GenerationRequest(f"bench/{p}", ps[p], tuple(range(a.n)), params, seed_of_problem(p))
+            for p in range(a.problems)
+        ]
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*(draw(r) for r in reqs))
+        dt = time.perf_counter() - t0
+        await backend.close()
+        return {
+            "seconds": dt,
+            "samples": sum(n for n, _ in results),
+            "tokens": sum(t for _, t in results),
+        }
+
+    return asyncio.run(run())
+
+
+def child(a: argparse.Namespace, which: str) -> dict[str, float]:
+    """Run one measurement in a fresh process; its last stdout line is the JSON result."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", which]
+    cmd += ["--model", a.model, "--problems", str(a.problems), "--n", str(a.n)]
+    cmd += ["--max-tokens", str(a.max_tokens)]
+    cmd += ["--gpu-memory-utilization", str(a.gpu_memory_utilization)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout)[-3000:]
+        raise RuntimeError(f"the {which} measurement failed (exit {proc.returncode}):\n{tail}")
+    result: dict[str, float] = json.loads(lines[-1])
+    return result
+
+
+def fail(why: str) -> int:
+    print(why)
+    print(f"vllm_gpu: n/a x offline (goal >= {GOAL}x) FAIL")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument(
+        "--model", default=os.environ.get("MONKEYS_VLLM_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")
+    )
+    ap.add_argument("--problems", type=int, default=32)
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--max-tokens", type=int, default=256)
+    ap.add_argument("--gpu-memory-utilization", type=float, default=0.85)
+    ap.add_argument("--measure", choices=["offline", "monkeys"], help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+
+    if a.measure is not None:
+        m = measure_offline(a) if a.measure == "offline" else measure_monkeys(a)
+        print(json.dumps(m))
+        return 0
+
+    if importlib.util.find_spec("vllm") is None:
+        return fail("vllm is not installed (pip install monkeys[vllm] on a CUDA machine)")
+    try:
+        torch = importlib.import_module("torch")
+        has_gpu = bool(torch.cuda.is_available())
+    except ImportError:
+        has_gpu = False
+    if not has_gpu:
+        return fail("no CUDA GPU visible to torch: vLLM cannot run here")
+
+    print(
+        f"model {a.model}; {a.problems} prompts x n={a.n}, max_tokens={a.max_tokens}, "
+        f"temperature {TEMPERATURE}, top_p {TOP_P}"
+    )
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for which in ("offline", "monkeys"):
+            results[which] = r = child(a, which)
+            print(
+                f"{which:8s}: {r['samples']:.0f} samples, {r['tokens']:.0f} tokens in "
+                f"{r['seconds']:.2f} s = {r['samples'] / r['seconds']:.1f} samples/s, "
+                f"{r['tokens'] / r['seconds']:.0f} tok/s"
+            )
+    except RuntimeError as e:
+        return fail(str(e))
+    off, mk = results["offline"], results["monkeys"]
+    expected = a.problems * a.n
+    if mk["samples"] != expected or off["samples"] != expected:
+        return fail(
+            f"expected {expected} samples each, "
+            f"got offline {off['samples']:.0f}, monkeys {mk['samples']:.0f}"
+        )
+    ratio = (mk["samples"] / mk["seconds"]) / (off["samples"] / off["seconds"])
+    ok = ratio >= GOAL
+    print(f"vllm_gpu: {ratio:.2f}x offline (goal >= {GOAL}x) {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
