@@ -1,118 +1,33 @@
-"""The `monkeys` command."""
+"""The `monkeys` command: a parser built from the command registry (`monkeys_tui.commands`)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from backends import BackendError
-from backends.models import CATALOG, DEFAULT_MODEL, ModelUnavailable, model_status
-from monkeys_tui._live import coverage_rows, pct, summarize
+from backends.models import ModelUnavailable
 from monkeys_tui._safe import literal_text
-from monkeys_tui._session import (
-    DEFAULT_DB,
-    RunOptions,
-    make_backend,
-    make_sandbox,
-    prepare_run,
-)
-from scheduler import (
-    Notice,
-    RunEvent,
-    SampleGenerated,
-    SampleVerified,
-    Scheduler,
-    SchedulerConfig,
-)
-from store import Store, StoreError
-from suites import SuiteError, suite_names
-from verify import SandboxUnavailable, Verifier
+from monkeys_tui.commands import COMMANDS
+from store import StoreError
+from suites import SuiteError
+from verify import SandboxUnavailable
 
 EXIT_USAGE = 2
-
-
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    d = RunOptions()
-    p.add_argument("--suite", default=d.suite, help=f"suite to sample ({', '.join(suite_names())})")
-    p.add_argument(
-        "--problems",
-        default=None,
-        help='which problems: "0:5" (positions), "0,7,23", or ids; default all',
-    )
-    p.add_argument("--samples", type=int, default=d.samples, help="budget: samples per problem")
-    p.add_argument("--model", default=d.model, help=f"catalog name or GGUF path ({DEFAULT_MODEL})")
-    p.add_argument("--backend", default=d.backend, help="sampling backend (llama.cpp)")
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--top-p", type=float, default=d.top_p)
-    p.add_argument("--max-tokens", type=int, default=d.max_tokens)
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=d.seed,
-        help="the run's seed (sample i of a problem"
-        " uses a seed derived from it, the problem and i)",
-    )
-    p.add_argument(
-        "--sandbox",
-        default=d.sandbox,
-        choices=["auto", "docker", "docker-strict", "local"],
-        help="where samples are verified (auto: Docker if an engine answers, else local)",
-    )
-    p.add_argument(
-        "--parallel", type=int, default=d.parallel, help="llama.cpp: sequences decoded together"
-    )
-    p.add_argument("--threads", type=int, default=None, help="llama.cpp: CPU threads")
-    p.add_argument(
-        "--gpu-layers",
-        type=int,
-        default=0,
-        help="llama.cpp: layers offloaded to the GPU (-1: all; needs a CUDA build)",
-    )
-    p.add_argument(
-        "--verify-workers",
-        type=int,
-        default=d.verify_workers,
-        help="verifications in parallel (Docker pool size)",
-    )
-    p.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help="the SQLite file (default ./monkeys.db)"
-    )
-    p.add_argument(
-        "--new", action="store_true", help="start a new run even if a matching one exists"
-    )
-    p.add_argument("--name", default="", help="a name for a new run")
-
-
-def _options(ns: argparse.Namespace) -> RunOptions:
-    return RunOptions(
-        suite=ns.suite,
-        problems=ns.problems,
-        samples=ns.samples,
-        model=ns.model,
-        backend=ns.backend,
-        temperature=ns.temperature,
-        top_p=ns.top_p,
-        max_tokens=ns.max_tokens,
-        seed=ns.seed,
-        sandbox=ns.sandbox,
-        parallel=ns.parallel,
-        threads=ns.threads,
-        gpu_layers=ns.gpu_layers,
-        verify_workers=ns.verify_workers,
-        db=ns.db,
-        new=ns.new,
-        name=ns.name,
-    )
+DEFAULT_COMMAND = "app"
+# Errors that are the user's to fix: printed as one line, exit status 2.
+USER_ERRORS = (
+    StoreError,
+    SuiteError,
+    ModelUnavailable,
+    SandboxUnavailable,
+    BackendError,
+    ValueError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,320 +37,30 @@ def build_parser() -> argparse.ArgumentParser:
         "LLM, verify each one, and watch coverage grow. Without a command, opens the app.",
     )
     sub = parser.add_subparsers(dest="command")
-    p_app = sub.add_parser("app", help="open the app on a run (the default command)")
-    _add_run_options(p_app)
-    p_run = sub.add_parser("run", help="sample and verify without the app; print coverage")
-    _add_run_options(p_run)
-    p_runs = sub.add_parser("runs", help="list the runs in a database")
-    p_runs.add_argument("--db", type=Path, default=DEFAULT_DB)
-    p_show = sub.add_parser("show", help="per-problem results and coverage of a stored run")
-    p_show.add_argument("run_id", type=int)
-    p_show.add_argument("--db", type=Path, default=DEFAULT_DB)
-    p_sb = sub.add_parser("sandbox", help="the Docker sandbox image")
-    sb = p_sb.add_subparsers(dest="sandbox_command", required=True)
-    p_build = sb.add_parser("build", help="build the sandbox image locally (no registry needed)")
-    p_build.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    sb.add_parser("status", help="is a Docker engine reachable, is the image built")
-    p_models = sub.add_parser("models", help="the model catalog")
-    ms = p_models.add_subparsers(dest="models_command", required=True)
-    ms.add_parser("list", help="catalog entries and whether each is ready")
-    p_pull = ms.add_parser("pull", help="install a model's packages and assemble it")
-    p_pull.add_argument("name")
-    p_path = ms.add_parser("path", help="assemble (if needed) and print a model's GGUF path")
-    p_path.add_argument("name")
+    first = ("app", "run", "runs", "show")
+    for name in sorted(
+        COMMANDS, key=lambda n: (n not in first, first.index(n) if n in first else 0, n)
+    ):
+        cmd = COMMANDS[name]
+        cmd.configure(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    commands = {"app", "run", "runs", "show", "sandbox", "models"}
-    if not args or (args[0] not in commands and args[0] not in ("-h", "--help")):
-        args = ["app", *args]
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help")):
+        args = [DEFAULT_COMMAND, *args]
     ns = build_parser().parse_args(args)
     console = Console()
     err = Console(stderr=True)
     try:
-        if ns.command == "app":
-            return _cmd_app(_options(ns), console)
-        if ns.command == "run":
-            return asyncio.run(_cmd_run(_options(ns), console))
-        if ns.command == "runs":
-            return _cmd_runs(ns.db, console)
-        if ns.command == "show":
-            return _cmd_show(ns.db, ns.run_id, console)
-        if ns.command == "sandbox":
-            return _cmd_sandbox(ns, console)
-        if ns.command == "models":
-            return _cmd_models(ns, console)
-    except (
-        StoreError,
-        SuiteError,
-        ModelUnavailable,
-        SandboxUnavailable,
-        BackendError,
-        ValueError,
-    ) as e:
+        return COMMANDS[ns.command].run(ns, console)
+    except USER_ERRORS as e:
         err.print(Text.assemble(("error: ", "bold red"), literal_text(str(e))))
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print("interrupted; stored samples are kept")
         return 130
-    return EXIT_USAGE
-
-
-# ---- app ----------------------------------------------------------------------------------
-
-
-def _cmd_app(opts: RunOptions, console: Console) -> int:
-    from monkeys_tui.app import MonkeysApp
-
-    opts.validate()
-    store = Store.open(opts.db)
-    try:
-        prepared = prepare_run(store, opts)
-        backend = make_backend(prepared.run, opts)
-        sandbox, warning = make_sandbox(opts)
-        app = MonkeysApp(
-            store,
-            prepared.run.id,
-            backend,
-            sandbox,
-            warning=warning,
-            config=SchedulerConfig(
-                chunk_size=opts.parallel, verify_concurrency=opts.verify_workers, linger=True
-            ),
-        )
-        app.run()
-    finally:
-        store.close()
-    counts = _counts(opts.db, prepared.run.id)
-    n = sum(v[0] for v in counts.values())
-    console.print(
-        f"run {prepared.run.id}: {n} verified samples stored in {opts.db}. "
-        "Run the same command again to resume."
-    )
-    return 0
-
-
-def _counts(db: Path, run_id: int) -> dict[str, tuple[int, int]]:
-    with Store.open(db) as store:
-        return store.counts(run_id)
-
-
-# ---- run (headless) -----------------------------------------------------------------------
-
-
-async def _cmd_run(opts: RunOptions, console: Console) -> int:
-    opts.validate()
-    store = Store.open(opts.db)
-    try:
-        prepared = prepare_run(store, opts)
-        run = prepared.run
-        console.print(
-            Text.assemble(
-                (f"run {run.id} ", "bold"),
-                ("(resumed) " if prepared.resumed else "(new) ", "dim"),
-                literal_text(
-                    f"{run.suite}: {len(run.problem_ids)} problems × {run.samples_per_problem} "
-                    f"samples · model {run.model} · {run.backend} · db {opts.db}"
-                ),
-            )
-        )
-        backend = make_backend(run, opts)
-        sandbox, warning = make_sandbox(opts)
-        if warning:
-            console.print(Text.assemble(("warning: ", "bold yellow"), literal_text(warning)))
-        console.print(Text.assemble("verifying in: ", literal_text(sandbox.name)))
-        t_start = time.monotonic()
-        await backend.start()
-        console.print(
-            f"model loaded in {time.monotonic() - t_start:.1f}s: "
-            f"{backend.info.detail or backend.info.model}"
-        )
-        await sandbox.start()
-        before = store.counts(run.id)
-        done_before = sum(n for n, _ in before.values())
-        total = len(run.problem_ids) * run.samples_per_problem
-        generated = 0
-        notices: list[Notice] = []
-        progress = Progress(
-            TextColumn("[bold]sampling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[passed]} pass"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        task = progress.add_task(
-            "sampling",
-            total=max(total, done_before),
-            completed=done_before,
-            passed=sum(c for _, c in before.values()),
-            rate="",
-        )
-        passed = sum(c for _, c in before.values())
-        t_gen = time.monotonic()
-
-        def sink(ev: RunEvent) -> None:
-            nonlocal passed, generated
-            if isinstance(ev, SampleVerified):
-                if ev.status == "pass":
-                    passed += 1
-                progress.update(task, advance=1, passed=passed)
-            elif isinstance(ev, SampleGenerated):
-                generated += 1
-                per_min = 60 * generated / max(1e-9, time.monotonic() - t_gen)
-                progress.update(task, rate=f"{per_min:.1f} samples/min")
-            elif isinstance(ev, Notice):
-                notices.append(ev)
-
-        scheduler = Scheduler(
-            store,
-            run.id,
-            backend,
-            Verifier(sandbox),
-            sink=sink,
-            config=SchedulerConfig(
-                chunk_size=opts.parallel, verify_concurrency=opts.verify_workers
-            ),
-            sandbox_name=sandbox.name,
-        )
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, scheduler.stop)
-        try:
-            with progress:
-                final = await scheduler.run()
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
-            await backend.close()
-            await sandbox.close()
-        elapsed = time.monotonic() - t_gen
-        for n in notices:
-            console.print(Text.assemble((f"{n.level}: ", "bold"), literal_text(n.message)))
-        if generated:
-            console.print(
-                f"{generated} samples drawn and verified in {elapsed:.1f}s: "
-                f"{60 * generated / elapsed:.1f} samples/min"
-            )
-        _print_results(console, store.counts(run.id), store.get_run(run.id).problem_ids)
-        if final == "failed":
-            console.print("[bold red]the run failed[/]; stored samples are kept")
-            return 1
-        if final == "stopped":
-            console.print("stopped; run the same command again to resume")
-        return 0
-    finally:
-        store.close()
-
-
-def _print_results(
-    console: Console, counts: dict[str, tuple[int, int]], order: Sequence[str]
-) -> None:
-    table = Table(title="per problem", title_justify="left")
-    table.add_column("problem")
-    table.add_column("samples", justify="right")
-    table.add_column("passed", justify="right")
-    table.add_column("pass@1", justify="right")
-    for pid in order:
-        n, c = counts.get(pid, (0, 0))
-        table.add_row(literal_text(pid), str(n), str(c), pct(c / n if n else None))
-    console.print(table)
-    summary = summarize(counts)
-    if summary.curve is None:
-        console.print("no coverage yet: some problem has no verified sample")
-        return
-    cov = Table(
-        title="coverage = mean over problems of unbiased pass@k (Chen et al. 2021)",
-        title_justify="left",
-    )
-    cov.add_column("k", justify="right")
-    cov.add_column("coverage", justify="right")
-    cov.add_column("power-law fit", justify="right")
-    cov.add_column("beta-binomial forecast", justify="right")
-    for k, obs, pl, bb in coverage_rows(summary):
-        cov.add_row(f"{k:,}", pct(obs), pct(pl), pct(bb), style="" if obs is not None else "dim")
-    console.print(cov)
-    console.print(
-        f"solved {summary.solved} of {summary.n_problems} problems "
-        f"({summary.passed} of {summary.verified} samples pass)"
-    )
-    if summary.curve.note:
-        console.print(literal_text(summary.curve.note, "dim"))
-
-
-# ---- small commands -----------------------------------------------------------------------
-
-
-def _cmd_runs(db: Path, console: Console) -> int:
-    with Store.open(db) as store:
-        runs = store.list_runs()
-        table = Table(title=f"runs in {db}", title_justify="left")
-        for col in ("id", "status", "suite", "problems", "budget", "model", "backend", "coverage"):
-            table.add_column(col)
-        for r in runs:
-            counts = store.counts(r.id)
-            solved = sum(1 for _, c in counts.values() if c > 0)
-            table.add_row(
-                str(r.id),
-                r.status,
-                literal_text(r.suite),
-                str(len(r.problem_ids)),
-                str(r.samples_per_problem),
-                literal_text(r.model),
-                r.backend,
-                f"{solved}/{len(counts)} solved",
-            )
-        console.print(table)
-    return 0
-
-
-def _cmd_show(db: Path, run_id: int, console: Console) -> int:
-    with Store.open(db) as store:
-        run = store.get_run(run_id)
-        console.print(
-            literal_text(
-                f"run {run.id} [{run.status}] {run.suite} · {run.model} · {run.backend} · "
-                f"{run.samples_per_problem} samples per problem"
-            )
-        )
-        _print_results(console, store.counts(run_id), run.problem_ids)
-    return 0
-
-
-def _cmd_sandbox(ns: argparse.Namespace, console: Console) -> int:
-    from verify import build_image, sandbox_status
-
-    if ns.sandbox_command == "build":
-        t = time.monotonic()
-        tag = build_image(force=ns.force)
-        console.print(f"sandbox image {tag} ready in {time.monotonic() - t:.1f}s")
-        return 0
-    console.print(literal_text(sandbox_status()))
-    return 0
-
-
-def _cmd_models(ns: argparse.Namespace, console: Console) -> int:
-    from backends.models import pull_model, resolve_model
-
-    if ns.models_command == "list":
-        table = Table(title="models")
-        table.add_column("name")
-        table.add_column("status")
-        table.add_column("about")
-        for name, entry in CATALOG.items():
-            default = " (default)" if name == DEFAULT_MODEL else ""
-            table.add_row(name + default, model_status(name), entry.description)
-        console.print(table)
-        console.print("any local GGUF file can be given by path: --model /path/to/model.gguf")
-        return 0
-    if ns.models_command == "pull":
-        path = pull_model(ns.name)
-        console.print(f"{ns.name}: {path}")
-        return 0
-    console.print(str(resolve_model(ns.name)))
-    return 0
 
 
 if __name__ == "__main__":

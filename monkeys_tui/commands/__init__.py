@@ -1,0 +1,9 @@
+"""The `monkeys` subcommands; importing this package registers every one of them."""
+
+from monkeys_tui.commands import models as models
+from monkeys_tui.commands import run as run
+from monkeys_tui.commands import runs as runs
+from monkeys_tui.commands import sandbox as sandbox
+from monkeys_tui.commands._registry import COMMANDS, Command, command
+
+__all__ = ["COMMANDS", "Command", "command"]

@@ -1,0 +1,70 @@
+"""`monkeys runs` and `monkeys show`: what a database holds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from monkeys_tui._safe import literal_text
+from monkeys_tui._session import DEFAULT_DB
+from monkeys_tui.commands._registry import command
+from monkeys_tui.commands.run import print_results
+from store import Store
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the SQLite file")
+
+
+def _show_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", type=int)
+    _db_arg(p)
+
+
+@command("runs", "list the runs in a database", configure=_db_arg)
+def cmd_runs(ns: argparse.Namespace, console: Console) -> int:
+    return _cmd_runs(ns.db, console)
+
+
+@command("show", "per-problem results and coverage of a stored run", configure=_show_args)
+def cmd_show(ns: argparse.Namespace, console: Console) -> int:
+    return _cmd_show(ns.db, ns.run_id, console)
+
+
+def _cmd_runs(db: Path, console: Console) -> int:
+    with Store.open(db) as store:
+        runs = store.list_runs()
+        table = Table(title=f"runs in {db}", title_justify="left")
+        for col in ("id", "status", "suite", "problems", "budget", "model", "backend", "coverage"):
+            table.add_column(col)
+        for r in runs:
+            counts = store.counts(r.id)
+            solved = sum(1 for _, c in counts.values() if c > 0)
+            table.add_row(
+                str(r.id),
+                r.status,
+                literal_text(r.suite),
+                str(len(r.problem_ids)),
+                str(r.samples_per_problem),
+                literal_text(r.model),
+                r.backend,
+                f"{solved}/{len(counts)} solved",
+            )
+        console.print(table)
+    return 0
+
+
+def _cmd_show(db: Path, run_id: int, console: Console) -> int:
+    with Store.open(db) as store:
+        run = store.get_run(run_id)
+        console.print(
+            literal_text(
+                f"run {run.id} [{run.status}] {run.suite} · {run.model} · {run.backend} · "
+                f"{run.samples_per_problem} samples per problem"
+            )
+        )
+        print_results(console, store.counts(run_id), run.problem_ids)
+    return 0
