@@ -1,0 +1,1 @@
+"""Reports: tables and figures (PNG/SVG) of stored runs, and exports (JSONL, CSV)."""
