@@ -6,7 +6,7 @@ thread. Schema and example queries: `store/SCHEMA.md`.
 
 from store._migrations import MIGRATIONS, Migration, Migrations
 from store._records import RunRecord, RunSpec, SampleRecord, StoreError
-from store._schema import APP, META_TABLE, MIGRATIONS_TABLE, RUN_STATUSES
+from store._schema import APP, META_TABLE, MIGRATIONS_TABLE, POLICIES, RUN_STATUSES
 from store._store import Store
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "META_TABLE",
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
+    "POLICIES",
     "RUN_STATUSES",
     "Migration",
     "Migrations",

@@ -29,6 +29,7 @@ class RunSpec:
     seed: int = 0
     sandbox: str = "auto"
     name: str = ""
+    policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (see scheduler)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class RunRecord:
     seed: int
     sandbox: str
     problem_ids: tuple[str, ...]
+    policy: str = "uniform"
 
 
 @dataclass(frozen=True)

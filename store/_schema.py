@@ -168,9 +168,27 @@ BEGIN
 END;
 """
 
+# The sampling policy of a run (part of its identity: a uniform and an adaptive run of the same
+# spec are two experiments), and per-problem budget extensions ("+N for unsolved problems").
+# A problem's budget is runs.samples_per_problem + its problem_budgets.extra (0 when absent).
+POLICIES = ("uniform", "stop-on-solve", "adaptive")
+_POLICY_LIST = ", ".join(f"'{p}'" for p in POLICIES)
+BUDGETS_SQL = f"""
+ALTER TABLE runs ADD COLUMN policy TEXT NOT NULL DEFAULT 'uniform'
+    CHECK (policy IN ({_POLICY_LIST}));
+CREATE TABLE problem_budgets (
+    run_id     INTEGER NOT NULL,
+    problem_id TEXT NOT NULL,
+    extra      INTEGER NOT NULL DEFAULT 0 CHECK (extra >= 0),
+    PRIMARY KEY (run_id, problem_id),
+    FOREIGN KEY (run_id, problem_id) REFERENCES problems (run_id, problem_id)
+);
+"""
+
 # Name -> SQL, in the order they are applied. Append only.
 MIGRATION_SQL: tuple[tuple[str, str], ...] = (
     ("0001_initial", INITIAL_SQL),
     ("0002_fits", FITS_SQL),
     ("0003_problem_counts", COUNTS_SQL),
+    ("0004_problem_budgets", BUDGETS_SQL),
 )

@@ -25,7 +25,7 @@ import stat
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -50,7 +50,7 @@ from store._records import (
     problem_row,
     verdict_from_row,
 )
-from store._schema import RUN_STATUSES
+from store._schema import POLICIES, RUN_STATUSES
 from suites._problem import Problem
 from verify._verdict import Verdict
 
@@ -74,7 +74,7 @@ _FIT_SQL = "INSERT INTO fits (run_id, kind, params, created_at) VALUES (?, ?, ?,
 
 _RUN_COLUMNS = (
     "id, name, created_at, updated_at, status, suite, model, backend, params, "
-    "samples_per_problem, seed, sandbox"
+    "samples_per_problem, seed, sandbox, policy"
 )
 _SAMPLE_COLUMNS = (
     "s.run_id, s.problem_id, s.idx, s.seed, s.text, s.prompt_tokens, s.completion_tokens, "
@@ -498,6 +498,8 @@ class Store:
             raise StoreError(f"problems {missing[:5]} of the run were not given")
         if spec.samples_per_problem < 0:
             raise StoreError("samples_per_problem must be >= 0")
+        if spec.policy not in POLICIES:
+            raise StoreError(f"unknown sampling policy {spec.policy!r}; expected one of {POLICIES}")
         now = time.time()
         run_row = (
             spec.name,
@@ -511,13 +513,14 @@ class Store:
             spec.samples_per_problem,
             spec.seed,
             spec.sandbox,
+            spec.policy,
         )
 
         def write(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
                 "INSERT INTO runs (name, created_at, updated_at, status, suite, model, backend, "
-                "params, samples_per_problem, seed, sandbox) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "params, samples_per_problem, seed, sandbox, policy) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 run_row,
             )
             run_id = cur.lastrowid
@@ -548,6 +551,40 @@ class Store:
         if samples_per_problem < 0:
             raise StoreError("samples_per_problem must be >= 0")
         self._update_run(run_id, "samples_per_problem", int(samples_per_problem))
+
+    def add_problem_budgets(self, run_id: int, extra: Mapping[str, int]) -> None:
+        """Raise the budget of some problems of a run by `extra[problem]` samples each (on top
+        of the run's samples_per_problem): "+N samples for the unsolved problems"."""
+        if any(v < 0 for v in extra.values()):
+            raise StoreError("a budget extension must be >= 0")
+
+        def write(conn: sqlite3.Connection) -> None:
+            known = set(self._require_run(conn, run_id))
+            unknown = sorted(set(extra) - known)
+            if unknown:
+                raise StoreError(f"{self.path}: run {run_id} has no problems {unknown[:5]}")
+            conn.executemany(
+                "INSERT INTO problem_budgets (run_id, problem_id, extra) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_id, problem_id) DO UPDATE SET extra = extra + excluded.extra",
+                [(run_id, pid, int(v)) for pid, v in extra.items() if v],
+            )
+            conn.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (time.time(), run_id))
+
+        self._call(write)
+
+    def problem_budgets(self, run_id: int) -> dict[str, int]:
+        """Problem -> its budget: the run's samples_per_problem plus any extension."""
+        with self._read() as conn:
+            pids = self._require_run(conn, run_id)
+            (base,) = conn.execute(
+                "SELECT samples_per_problem FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            extra = dict(
+                conn.execute(
+                    "SELECT problem_id, extra FROM problem_budgets WHERE run_id = ?", (run_id,)
+                ).fetchall()
+            )
+        return {pid: int(base) + int(extra.get(pid, 0)) for pid in pids}
 
     def set_status(self, run_id: int, status: str) -> None:
         if status not in RUN_STATUSES:
@@ -637,7 +674,7 @@ class Store:
             raise StoreError(f"{self.path}: read failed: {e}") from e
 
     def _run_row(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> RunRecord:
-        rid, name, created, updated, status, suite, model, backend, params, spp, seed, sb = row
+        rid, name, created, updated, status, suite, model, backend, params, spp, seed, sb, pol = row
         pids = tuple(
             r[0]
             for r in conn.execute(
@@ -658,6 +695,7 @@ class Store:
             seed=seed,
             sandbox=sb,
             problem_ids=pids,
+            policy=pol,
         )
 
     def get_run(self, run_id: int) -> RunRecord:
@@ -680,8 +718,8 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE suite = ? AND model = ? AND backend = ? "
-                "AND seed = ? ORDER BY id DESC",
-                (spec.suite, spec.model, spec.backend, spec.seed),
+                "AND seed = ? AND policy = ? ORDER BY id DESC",
+                (spec.suite, spec.model, spec.backend, spec.seed, spec.policy),
             ).fetchall()
             for row in rows:
                 if params_to_json(params_from_json(row[8])) != want:
