@@ -13,12 +13,27 @@ from scheduler._events import (
     SampleVerified,
     discard,
 )
+from scheduler._policy import (
+    POLICIES,
+    AdaptivePolicy,
+    Policy,
+    Prior,
+    ProblemState,
+    StopOnSolvePolicy,
+    UniformPolicy,
+    make_policy,
+)
 from scheduler._scheduler import Scheduler, SchedulerConfig, VerifierLike, problem_seed
 
 __all__ = [
+    "POLICIES",
+    "AdaptivePolicy",
     "BudgetChanged",
     "EventSink",
     "Notice",
+    "Policy",
+    "Prior",
+    "ProblemState",
     "RunEvent",
     "RunStarted",
     "RunStateChanged",
@@ -28,7 +43,10 @@ __all__ = [
     "SampleVerified",
     "Scheduler",
     "SchedulerConfig",
+    "StopOnSolvePolicy",
+    "UniformPolicy",
     "VerifierLike",
     "discard",
+    "make_policy",
     "problem_seed",
 ]

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,6 +29,7 @@ from scheduler._events import (
     SampleVerified,
     discard,
 )
+from scheduler._policy import Policy, ProblemState, make_policy
 from suites import Problem
 from verify import Status, Verdict
 
@@ -69,7 +70,12 @@ class SchedulerConfig:
 
 
 class Scheduler:
-    """Drives one stored run to its budget. Control it from the same event loop."""
+    """Drives one stored run to its budget. Control it from the same event loop.
+
+    Which problem is sampled next is the run's policy (`scheduler._policy`): uniform,
+    stop-on-solve or adaptive; pass `policy` to override how it is built (e.g. the adaptive
+    policy with a prior fitted by the analysis room).
+    """
 
     def __init__(
         self,
@@ -81,6 +87,7 @@ class Scheduler:
         sink: EventSink = discard,
         config: SchedulerConfig | None = None,
         sandbox_name: str = "",
+        policy: Policy | None = None,
     ) -> None:
         self._store = store
         self._run_id = run_id
@@ -91,20 +98,24 @@ class Scheduler:
         self._sandbox_name = sandbox_name
         run = store.get_run(run_id)
         self._run = run
+        self._policy = policy or make_policy(run.policy)
         self._problems: dict[str, Problem] = {p.id: p for p in store.run_problems(run_id)}
         self._order: list[str] = list(run.problem_ids)
         self.budget = run.samples_per_problem
+        budgets = store.problem_budgets(run_id)
+        self._states: dict[str, ProblemState] = {
+            pid: ProblemState(budget=budgets.get(pid, self.budget)) for pid in self._order
+        }
         self.state = "created"
         self._paused = False
         self._paused_problems: set[str] = set()
         self._stopping = False
-        self._drawn: dict[str, set[int]] = {pid: set() for pid in self._order}
         self._gen_tasks: set[asyncio.Task[None]] = set()
         self._verify_tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._verify_slots = asyncio.Semaphore(self._config.verify_concurrency)
 
-    # ---- control -------------------------------------------------------------------------
+    # ---- what it knows -------------------------------------------------------------------
 
     @property
     def run_id(self) -> int:
@@ -114,13 +125,33 @@ class Scheduler:
     def paused(self) -> bool:
         return self._paused
 
-    def pause(self) -> None:
-        """Stop drawing: in-flight generations are aborted (drawn again later, same seed)."""
+    @property
+    def policy(self) -> str:
+        return self._policy.name
+
+    def budget_of(self, problem_id: str) -> int:
+        """The budget of one problem (the run's, plus any per-problem extension)."""
+        return self._states[problem_id].budget
+
+    @property
+    def total_budget(self) -> int:
+        return sum(s.budget for s in self._states.values())
+
+    def solved(self) -> set[str]:
+        """Problems with a passing sample (among those verified so far)."""
+        return {pid for pid, s in self._states.items() if s.solved}
+
+    # ---- control -------------------------------------------------------------------------
+
+    def pause(self, finish_in_flight: bool = False) -> None:
+        """Stop drawing new samples. In-flight generations are aborted (drawn again later,
+        with the same seed), or left to finish with `finish_in_flight=True`."""
         if self._paused or self._stopping:
             return
         self._paused = True
-        for t in list(self._gen_tasks):
-            t.cancel()
+        if not finish_in_flight:
+            for t in list(self._gen_tasks):
+                t.cancel()
         self._set_state("paused")
         self._wake.set()
 
@@ -138,11 +169,11 @@ class Scheduler:
             self.pause()
 
     def pause_problem(self, problem_id: str, paused: bool = True) -> None:
+        if problem_id not in self._states:
+            raise KeyError(f"run {self._run_id} has no problem {problem_id!r}")
         if paused:
             self._paused_problems.add(problem_id)
-            for t in list(self._gen_tasks):
-                if t.get_name() == f"gen:{problem_id}":
-                    t.cancel()
+            self._cancel_problem(problem_id)
         else:
             self._paused_problems.discard(problem_id)
         self._wake.set()
@@ -150,17 +181,51 @@ class Scheduler:
     def problem_paused(self, problem_id: str) -> bool:
         return problem_id in self._paused_problems
 
-    def extend(self, more: int) -> int:
-        """Raise the budget by `more` samples per problem; returns the new budget."""
+    def extend(self, more: int, problems: Iterable[str] | None = None) -> int:
+        """Raise the budget by `more` samples for every problem (`problems=None`: the run's
+        budget) or for the given problems only (e.g. the unsolved ones). Returns the run's
+        budget per problem."""
         if more < 1:
             raise ValueError("extend by at least one sample")
-        self.budget += more
-        self._store.set_budget(self._run_id, self.budget)
+        if problems is None:
+            self.budget += more
+            self._store.set_budget(self._run_id, self.budget)
+            for s in self._states.values():
+                s.budget += more
+        else:
+            chosen = list(dict.fromkeys(problems))
+            unknown = [p for p in chosen if p not in self._states]
+            if unknown:
+                raise KeyError(f"run {self._run_id} has no problems {unknown[:5]}")
+            if not chosen:
+                return self.budget
+            self._store.add_problem_budgets(self._run_id, dict.fromkeys(chosen, more))
+            for pid in chosen:
+                self._states[pid].budget += more
         self._sink(BudgetChanged(self.budget))
         if self.state == "done":
             self._set_state("paused" if self._paused else "running")
         self._wake.set()
         return self.budget
+
+    def extend_unsolved(self, more: int) -> list[str]:
+        """+`more` samples for each problem without a passing sample; returns those problems."""
+        unsolved = [pid for pid in self._order if not self._states[pid].solved]
+        if unsolved:
+            self.extend(more, unsolved)
+        return unsolved
+
+    def set_policy(self, name: str) -> None:
+        """Switch the run's sampling policy (e.g. turn stop-on-solve on or off); stored."""
+        policy = make_policy(name)
+        self._store.set_policy(self._run_id, name)
+        self._policy = policy
+        for pid, s in self._states.items():
+            if policy.stops_problem(s):
+                self._cancel_problem(pid)
+        if self.state == "done":
+            self._set_state("paused" if self._paused else "running")
+        self._wake.set()
 
     def stop(self) -> None:
         """Abort everything in flight and return from run(); nothing stored is lost."""
@@ -174,8 +239,11 @@ class Scheduler:
     async def run(self) -> str:
         """Run to the budget (or until stopped). Returns the final state."""
         stored = self._store.stored_indices(self._run_id)
+        counts = self._store.counts(self._run_id)
         for pid in self._order:
-            self._drawn[pid] = set(stored.get(pid, set()))
+            st = self._states[pid]
+            st.drawn = set(stored.get(pid, set()))
+            st.n, st.c = counts.get(pid, (0, 0))
         self._sink(
             RunStarted(
                 self._run_id,
@@ -232,35 +300,29 @@ class Scheduler:
             await self._wake.wait()
 
     def _complete(self) -> bool:
-        return all(len(self._drawn[pid]) >= self.budget for pid in self._order) and not (
-            self._gen_tasks or self._verify_tasks
-        )
+        if self._gen_tasks or self._verify_tasks:
+            return False
+        return self._policy.complete(self._states, self._order)
 
     def _next_chunk(self) -> tuple[str, list[int]] | None:
-        """Breadth first: the problem with the fewest samples drawn gets the next chunk, so the
-        live coverage curve is built on problems with (nearly) equal n."""
         busy = {t.get_name()[4:] for t in self._gen_tasks}
-        best: str | None = None
-        for pid in self._order:
-            if pid in busy or pid in self._paused_problems:
-                continue
-            if len(self._drawn[pid]) >= self.budget:
-                continue
-            if best is None or len(self._drawn[pid]) < len(self._drawn[best]):
-                best = pid
-        if best is None:
+
+        def eligible(pid: str) -> bool:
+            return pid not in busy and pid not in self._paused_problems
+
+        chunk = self._policy.next_chunk(
+            self._states, self._order, eligible, self._config.chunk_size
+        )
+        if chunk is None:
             return None
-        drawn = self._drawn[best]
-        indices: list[int] = []
-        i = 0
-        while len(indices) < self._config.chunk_size and i < self.budget:
-            if i not in drawn:
-                indices.append(i)
-            i += 1
-        if not indices:
-            return None
-        drawn.update(indices)
-        return best, indices
+        pid, indices = chunk
+        self._states[pid].drawn.update(indices)
+        return pid, indices
+
+    def _cancel_problem(self, problem_id: str) -> None:
+        for t in list(self._gen_tasks):
+            if t.get_name() == f"gen:{problem_id}":
+                t.cancel()
 
     def _start_generate(self, problem_id: str, indices: list[int]) -> None:
         task = asyncio.get_running_loop().create_task(
@@ -271,6 +333,7 @@ class Scheduler:
 
     async def _generate(self, problem_id: str, indices: Sequence[int]) -> None:
         problem = self._problems[problem_id]
+        state = self._states[problem_id]
         params = self._run.params
         params = replace(params, stop=tuple(dict.fromkeys(params.stop + problem.stop)))
         request = GenerationRequest(
@@ -289,6 +352,8 @@ class Scheduler:
                     if ev.index not in pending:
                         continue
                     pending.discard(ev.index)
+                    state.generated += 1
+                    state.tokens += ev.completion_tokens
                     self._store.put_sample(self._run_id, ev)
                     self._sink(
                         SampleGenerated(
@@ -303,7 +368,7 @@ class Scheduler:
         finally:
             # Whatever was not finished is no longer drawn: it is drawn again later.
             for i in pending:
-                self._drawn[problem_id].discard(i)
+                state.drawn.discard(i)
                 self._sink(SampleAborted(problem_id, i))
 
     def _start_verify(self, problem_id: str, index: int, text: str) -> None:
@@ -335,6 +400,12 @@ class Scheduler:
                 )
                 self._sink(Notice("error", f"verifier failed on {problem_id}#{index}: {e}"))
         self._store.put_verdict(self._run_id, problem_id, index, verdict)
+        state = self._states[problem_id]
+        state.n += 1
+        if verdict.passed:
+            state.c += 1
+            if self._policy.stops_problem(state):
+                self._cancel_problem(problem_id)
         self._sink(SampleVerified(problem_id, index, verdict.status.value, verdict.duration_s))
 
     # ---- helpers -------------------------------------------------------------------------

@@ -586,6 +586,11 @@ class Store:
             )
         return {pid: int(base) + int(extra.get(pid, 0)) for pid in pids}
 
+    def set_policy(self, run_id: int, policy: str) -> None:
+        if policy not in POLICIES:
+            raise StoreError(f"unknown sampling policy {policy!r}; expected one of {POLICIES}")
+        self._update_run(run_id, "policy", policy)
+
     def set_status(self, run_id: int, status: str) -> None:
         if status not in RUN_STATUSES:
             raise StoreError(f"unknown run status {status!r}; expected one of {RUN_STATUSES}")
