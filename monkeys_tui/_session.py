@@ -6,11 +6,14 @@ Shared by the CLI (`monkeys run`) and the app, so both resume and extend runs id
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis import fit_beta_binomial
 from backends import Backend, SamplingParams, open_backend
 from backends.models import DEFAULT_MODEL
+from scheduler import POLICIES, Policy, make_policy
 from store import RunRecord, RunSpec, Store
 from suites import load_suite
 from verify import Sandbox, Verifier, open_sandbox
@@ -39,6 +42,7 @@ class RunOptions:
     db: Path = field(default_factory=lambda: DEFAULT_DB)
     new: bool = False  # always start a new run instead of resuming a matching one
     name: str = ""
+    policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (scheduler._policy)
 
     def validate(self) -> None:
         if self.samples < 1:
@@ -49,6 +53,8 @@ class RunOptions:
             raise ValueError("--verify-workers must be >= 1")
         if self.sandbox not in ("auto", "docker", "docker-strict", "local"):
             raise ValueError("--sandbox must be one of auto, docker, docker-strict, local")
+        if self.policy not in POLICIES:
+            raise ValueError(f"--policy must be one of {', '.join(POLICIES)}")
         SamplingParams(self.temperature, self.top_p, self.max_tokens)  # validates ranges
 
 
@@ -72,6 +78,7 @@ def prepare_run(store: Store, opts: RunOptions) -> Prepared:
         seed=opts.seed,
         sandbox=opts.sandbox,
         name=opts.name,
+        policy=opts.policy,
     )
     existing = None if opts.new else store.find_run(spec)
     if existing is not None:
@@ -96,6 +103,17 @@ def make_backend(run: RunRecord, opts: RunOptions) -> Backend:
 def make_sandbox(opts: RunOptions) -> tuple[Sandbox, str | None]:
     """The sandbox and, when it fell back to weaker isolation, the warning to show once."""
     return open_sandbox(opts.sandbox, pool_size=opts.verify_workers)
+
+
+def beta_prior(counts: Mapping[str, tuple[int, int]]) -> tuple[float, float] | None:
+    """The adaptive policy's prior: a beta-binomial fit of the run's (n, c) so far."""
+    fit = fit_beta_binomial(counts)
+    return None if fit is None else (fit.alpha, fit.beta)
+
+
+def make_policy_for(run: RunRecord) -> Policy:
+    """The run's sampling policy; the adaptive one gets its prior from the analysis room."""
+    return make_policy(run.policy, prior=beta_prior)
 
 
 def make_verifier(sandbox: Sandbox) -> Verifier:

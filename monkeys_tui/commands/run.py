@@ -21,6 +21,7 @@ from monkeys_tui._session import (
     DEFAULT_DB,
     RunOptions,
     make_backend,
+    make_policy_for,
     make_sandbox,
     prepare_run,
 )
@@ -88,6 +89,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "--new", action="store_true", help="start a new run even if a matching one exists"
     )
     p.add_argument("--name", default="", help="a name for a new run")
+    p.add_argument(
+        "--policy",
+        default=d.policy,
+        choices=["uniform", "stop-on-solve", "adaptive"],
+        help="how the budget is spent: uniform (unbiased pass@k), stop-on-solve (a problem "
+        "stops at its first pass), adaptive (the whole budget goes where the forecast promises "
+        "the most new solves per token); part of the run's identity",
+    )
 
 
 def run_options(ns: argparse.Namespace) -> RunOptions:
@@ -109,6 +118,7 @@ def run_options(ns: argparse.Namespace) -> RunOptions:
         db=ns.db,
         new=ns.new,
         name=ns.name,
+        policy=ns.policy,
     )
 
 
@@ -240,6 +250,7 @@ async def _run(opts: RunOptions, console: Console) -> int:
                 chunk_size=opts.parallel, verify_concurrency=opts.verify_workers
             ),
             sandbox_name=sandbox.name,
+            policy=make_policy_for(run),
         )
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, scheduler.stop)
@@ -259,6 +270,11 @@ async def _run(opts: RunOptions, console: Console) -> int:
                 f"{60 * generated / elapsed:.1f} samples/min"
             )
         print_results(console, store.counts(run.id), store.get_run(run.id).problem_ids)
+        if run.policy != "uniform":
+            console.print(
+                f"[yellow]policy {run.policy}:[/] problems got different numbers of samples, "
+                "so this curve is not the unbiased pass@k of a uniform run"
+            )
         if final == "failed":
             console.print("[bold red]the run failed[/]; stored samples are kept")
             return 1
