@@ -829,6 +829,28 @@ class Store:
                 grid.setdefault(pid, {})[idx] = "pending" if status is None else status
         return grid
 
+    def verdicts(self, run_id: int, problem_id: str, idx: int) -> list[tuple[int, Verdict]]:
+        """Every verdict of one sample as (attempt, verdict), attempt 0 (the one that counts)
+        first, then the re-verifications."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT attempt, {VERDICT_COLUMNS} FROM verdicts "
+                "WHERE run_id = ? AND problem_id = ? AND idx = ? ORDER BY attempt",
+                (run_id, problem_id, idx),
+            ).fetchall()
+        return [(int(r[0]), verdict_from_row(r[1:])) for r in rows]
+
+    def usage(self, run_id: int) -> tuple[int, int, int]:
+        """(samples stored, their prompt tokens, their completion tokens) of a run."""
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            n, p, c = conn.execute(
+                "SELECT count(*), coalesce(sum(prompt_tokens), 0), "
+                "coalesce(sum(completion_tokens), 0) FROM samples WHERE run_id = ?",
+                (run_id,),
+            ).fetchone()
+        return int(n), int(p), int(c)
+
     def fits(self, run_id: int) -> list[tuple[str, dict[str, float], float]]:
         """(kind, params, created_at) of the run's fits, oldest first."""
         with self._read() as conn:
