@@ -1,17 +1,31 @@
 """Suites: where problems come from. The first room of the data flow."""
 
+import re
 from pathlib import Path
 
 from suites import _champ as _champ  # registers "champ"
 from suites import _humaneval as _humaneval  # registers "humaneval"
-from suites._jsonl import load_jsonl_suite
+from suites._importers import IMPORTERS, SuiteSpec, importer, load_spec, parse_spec
+from suites._jsonl import jsonl_kinds, kind_fields, load_jsonl_suite
 from suites._problem import Problem, ProblemKind, Suite, SuiteError
+from suites._prompts import MINERVA_MATH_PROMPT
 from suites._registry import REGISTRY, suite
+from suites._source import Record
 
 
 def load_suite(name: str) -> Suite:
-    """Load a registered suite by name (cached), or a JSONL suite file by path."""
-    if name.endswith(".jsonl") or Path(name).is_file():
+    """A suite by spec: a registered name (``humaneval``, cached), an importer spec
+    (``gsm8k:test.jsonl,train=train.jsonl``; see `suites._importers`), or a JSONL suite file."""
+    spec = parse_spec(name)
+    if spec is not None:
+        return load_spec(spec)
+    if Path(name).is_file():
+        return load_jsonl_suite(name)
+    prefix, colon, _ = name.partition(":")
+    if colon and re.fullmatch(r"[a-z][a-z0-9_]*", prefix) and name not in REGISTRY.names():
+        known = ", ".join(sorted(IMPORTERS))
+        raise SuiteError(f"suite {name!r}: unknown importer {prefix!r} (importers: {known})")
+    if name.endswith(".jsonl"):
         return load_jsonl_suite(name)
     return REGISTRY.load(name)
 
@@ -20,13 +34,25 @@ def suite_names() -> list[str]:
     return REGISTRY.names()
 
 
+def importer_names() -> list[str]:
+    return sorted(IMPORTERS)
+
+
 __all__ = [
+    "MINERVA_MATH_PROMPT",
     "Problem",
     "ProblemKind",
+    "Record",
     "Suite",
     "SuiteError",
+    "SuiteSpec",
+    "importer",
+    "importer_names",
+    "jsonl_kinds",
+    "kind_fields",
     "load_jsonl_suite",
     "load_suite",
+    "parse_spec",
     "suite",
     "suite_names",
 ]

@@ -1,135 +1,188 @@
 """The user's own problems: a JSONL suite file, one problem per line.
 
-Each line is a JSON object with these fields (only `id`, `prompt` and `kind` are required):
+Each line is a JSON object. Fields common to every kind:
 
 | field | type | meaning |
 |---|---|---|
-| `id` | str | unique within the file |
-| `prompt` | str | exactly what the model is given (raw completion) |
-| `kind` | str | `function_tests`, `stdio_tests` or `final_answer` |
-| `tests` | str, or list | function tests: Python defining `check(candidate)`; |
-| | | stdio: a list of `{"input": str, "output": str}` |
-| `entry_point` | str | function tests: the name passed to `check` |
-| `answer` | str or number | final answer: the reference |
-| `answers` | list of str | final answer: other accepted forms |
+| `id` | str | unique within the file (required) |
+| `kind` | str | how samples are verified (required; the kinds below) |
+| `prompt` | str | exactly what the model is given (raw completion) ... |
+| `question`, `template`, `shots` | str, str, list of str | ... or a prompt built from a template: |
+| | | `template` with `{shots}` and `{question}` replaced (default `"{shots}{question}"`), |
+| | | `shots` the few-shot exemplars, joined as they are |
 | `stop` | list of str | stop strings |
 | `time_limit_s` | number | per-sample time limit (default 10) |
 | `memory_mb` | int | per-sample memory limit (default 512) |
+| `meta` | object | anything else to keep with the problem (values stored as text) |
 
+Fields of each kind (see `kind_fields`):
+
+| kind | fields |
+|---|---|
+| `function_tests` | `tests`: Python defining `check(candidate)`; `entry_point`: its name |
+| `stdio_tests` | `tests`: a list of `{"input": str, "output": str}` |
+| `final_answer` | `answer`: the reference (str or number); `answers`: other accepted forms |
+
+A line holding only `{"_defaults": {...}}` sets default values for the lines after it (a line's
+own fields win): a shared few-shot `template` and `shots`, `kind`, `stop`, limits.
 Blank lines and lines starting with `//` are skipped. Any error names the file, line and field.
+
+Problem kinds added later are read by a function registered with `@kind_fields(kind)`: it gets
+the line's `Record` and returns the kind's `Problem` keyword arguments. A kind with no such
+function is refused with a clear error.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from suites._problem import Problem, ProblemKind, Suite, SuiteError
+from suites._source import Record, jsonl_records
 
-_REQUIRED = ("id", "prompt", "kind")
+DEFAULTS_KEY = "_defaults"
+KindFields = Callable[[Record], dict[str, Any]]
+"""Reads the fields of one problem kind from a line; returns `Problem` keyword arguments."""
+
+_KIND_FIELDS: dict[ProblemKind, KindFields] = {}
 
 
-def _field_error(path: Path, line: int, field: str, msg: str) -> SuiteError:
-    return SuiteError(f"{path}:{line}: field {field!r}: {msg}")
+def kind_fields(kind: ProblemKind) -> Callable[[KindFields], KindFields]:
+    """Register the reader of `kind`'s own fields in JSONL suite files."""
+
+    def deco(fn: KindFields) -> KindFields:
+        _KIND_FIELDS[kind] = fn
+        return fn
+
+    return deco
 
 
-def _str(path: Path, line: int, d: dict[str, Any], field: str, default: str = "") -> str:
-    v = d.get(field, default)
-    if not isinstance(v, str):
-        raise _field_error(path, line, field, f"expected a string, got {type(v).__name__}")
-    return v
+def jsonl_kinds() -> list[str]:
+    return [k.value for k in ProblemKind if k in _KIND_FIELDS]
+
+
+@kind_fields(ProblemKind.FUNCTION_TESTS)
+def _function_tests(r: Record) -> dict[str, Any]:
+    tests = r.string("tests", "")
+    entry_point = r.string("entry_point", "")
+    if not tests or not entry_point:
+        raise r.error(
+            "tests" if not tests else "entry_point",
+            "function tests need both 'tests' (defining check) and 'entry_point'",
+        )
+    return {"tests": tests, "entry_point": entry_point}
+
+
+@kind_fields(ProblemKind.STDIO_TESTS)
+def _stdio_tests(r: Record) -> dict[str, Any]:
+    v = r.get("tests")
+    if (
+        not isinstance(v, list)
+        or not v
+        or not all(
+            isinstance(t, dict)
+            and isinstance(t.get("input"), str)
+            and isinstance(t.get("output"), str)
+            for t in v
+        )
+    ):
+        raise r.error(
+            "tests", 'stdio tests must be a non-empty list of {"input": str, "output": str}'
+        )
+    return {"tests": json.dumps([{"input": t["input"], "output": t["output"]} for t in v])}
+
+
+@kind_fields(ProblemKind.FINAL_ANSWER)
+def _final_answer(r: Record) -> dict[str, Any]:
+    v = r.get("answer")
+    if v is None:
+        raise r.error("answer", "final-answer problems need an answer")
+    if not isinstance(v, str | int | float) or isinstance(v, bool):
+        raise r.error("answer", "expected a string or a number")
+    return {"answer": str(v), "answers": tuple(r.string_list("answers"))}
+
+
+def build_prompt(r: Record) -> str:
+    """`prompt` as given, or `template` filled with `shots` and `question`."""
+    if "prompt" in r.data and "question" in r.data:
+        raise r.error("question", "give either a prompt or a question (with a template), not both")
+    if r.has("prompt") and not r.has("question"):
+        return r.string("prompt")
+    if not r.has("question"):
+        raise r.error("prompt", "missing (give a prompt, or a question with a template)")
+    question = r.string("question")
+    template = r.string("template", "{shots}{question}")
+    if "{question}" not in template:
+        raise r.error("template", "must contain {question}")
+    shots = r.string_list("shots")
+    if shots and "{shots}" not in template:
+        raise r.error("template", "has shots but no {shots} to put them in")
+    return template.replace("{shots}", "".join(shots)).replace("{question}", question)
+
+
+def _meta(r: Record) -> dict[str, str]:
+    v = r.get("meta", {})
+    if not isinstance(v, dict):
+        raise r.error("meta", "expected an object")
+    return {str(k): x if isinstance(x, str) else json.dumps(x) for k, x in v.items()}
+
+
+def problem_from_record(r: Record) -> Problem:
+    """One problem from one line (id and kind required; see the module doc)."""
+    pid = r.string("id", nonempty=True) if r.has("id") else None
+    if pid is None:
+        raise r.error("id", "missing (required: id, kind, and a prompt or a question)")
+    kind_v = r.required("kind")
+    try:
+        kind = ProblemKind(kind_v)
+    except ValueError:
+        raise r.error("kind", f"{kind_v!r} is not one of {', '.join(jsonl_kinds())}") from None
+    reader = _KIND_FIELDS.get(kind)
+    if reader is None:
+        raise r.error(
+            "kind",
+            f"{kind.value!r} problems cannot be given in a JSONL suite yet "
+            f"(supported: {', '.join(jsonl_kinds())})",
+        )
+    fields = reader(r)
+    mem = r.number("memory_mb", 512, integer=True)
+    if mem < 16:
+        raise r.error("memory_mb", "expected an integer >= 16")
+    return Problem(
+        id=pid,
+        prompt=build_prompt(r),
+        kind=kind,
+        stop=tuple(r.string_list("stop", nonempty_items=True)),
+        time_limit_s=r.number("time_limit_s", 10.0),
+        memory_mb=int(mem),
+        meta=_meta(r),
+        **fields,
+    )
 
 
 def load_jsonl_suite(path: str | Path) -> Suite:
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SuiteError(f"{path}: no such suite file") from None
-    except UnicodeDecodeError as e:
-        raise SuiteError(f"{path}: not UTF-8 text ({e})") from None
-    except OSError as e:
-        raise SuiteError(f"{path}: cannot read ({e.strerror})") from None
     problems: list[Problem] = []
     ids: dict[str, int] = {}
-    for n, text in enumerate(raw.splitlines(), 1):
-        if not text.strip() or text.lstrip().startswith("//"):
+    defaults: dict[str, Any] = {}
+    defaults_line = 0
+    for r in jsonl_records(path):
+        if DEFAULTS_KEY in r.data:
+            d = r.data[DEFAULTS_KEY]
+            if len(r.data) != 1 or not isinstance(d, dict):
+                raise r.error(DEFAULTS_KEY, "a _defaults line holds one object and nothing else")
+            if "id" in d:
+                raise r.error(DEFAULTS_KEY, "'id' cannot have a default")
+            defaults, defaults_line = dict(d), r.line
             continue
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SuiteError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
-        if not isinstance(d, dict):
-            raise SuiteError(f"{path}:{n}: expected a JSON object, got {type(d).__name__}")
-        for f in _REQUIRED:
-            if f not in d:
-                raise _field_error(path, n, f, "missing (required: id, prompt, kind)")
-        pid = _str(path, n, d, "id")
-        if not pid:
-            raise _field_error(path, n, "id", "must not be empty")
-        if pid in ids:
-            raise _field_error(path, n, "id", f"duplicate of line {ids[pid]}")
-        ids[pid] = n
-        try:
-            kind = ProblemKind(d["kind"])
-        except ValueError:
-            allowed = ", ".join(k.value for k in ProblemKind)
-            raise _field_error(path, n, "kind", f"{d['kind']!r} is not one of {allowed}") from None
-        tests_v = d.get("tests", "")
-        if kind is ProblemKind.STDIO_TESTS:
-            if not isinstance(tests_v, list) or not all(
-                isinstance(t, dict)
-                and isinstance(t.get("input"), str)
-                and isinstance(t.get("output"), str)
-                for t in tests_v
-            ):
-                raise _field_error(
-                    path, n, "tests", 'stdio tests must be a list of {"input": str, "output": str}'
-                )
-            tests = json.dumps(tests_v)
-        else:
-            tests = _str(path, n, d, "tests")
-        entry_point = _str(path, n, d, "entry_point")
-        if kind is ProblemKind.FUNCTION_TESTS and (not tests or not entry_point):
-            raise _field_error(
-                path,
-                n,
-                "tests" if not tests else "entry_point",
-                "function tests need both 'tests' (defining check) and 'entry_point'",
-            )
-        answer_v = d.get("answer")
-        if answer_v is not None and not isinstance(answer_v, (str, int, float)):
-            raise _field_error(path, n, "answer", "expected a string or a number")
-        answer = None if answer_v is None else str(answer_v)
-        if kind is ProblemKind.FINAL_ANSWER and answer is None:
-            raise _field_error(path, n, "answer", "final-answer problems need an answer")
-        answers_v = d.get("answers", [])
-        if not isinstance(answers_v, list) or not all(isinstance(a, str) for a in answers_v):
-            raise _field_error(path, n, "answers", "expected a list of strings")
-        stop_v = d.get("stop", [])
-        if not isinstance(stop_v, list) or not all(isinstance(s, str) and s for s in stop_v):
-            raise _field_error(path, n, "stop", "expected a list of non-empty strings")
-        limit = d.get("time_limit_s", 10.0)
-        if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit <= 0:
-            raise _field_error(path, n, "time_limit_s", "expected a positive number")
-        mem = d.get("memory_mb", 512)
-        if not isinstance(mem, int) or isinstance(mem, bool) or mem < 16:
-            raise _field_error(path, n, "memory_mb", "expected an integer >= 16")
-        problems.append(
-            Problem(
-                id=pid,
-                prompt=_str(path, n, d, "prompt"),
-                kind=kind,
-                tests=tests,
-                entry_point=entry_point,
-                answer=answer,
-                answers=tuple(answers_v),
-                stop=tuple(stop_v),
-                time_limit_s=float(limit),
-                memory_mb=mem,
-            )
-        )
+        r.inherited, r.inherited_from = defaults, defaults_line
+        p = problem_from_record(r)
+        if p.id in ids:
+            raise r.error("id", f"duplicate of line {ids[p.id]}")
+        ids[p.id] = r.line
+        problems.append(p)
     if not problems:
         raise SuiteError(f"{path}: no problems in the file")
     return Suite(path.stem, tuple(problems))
