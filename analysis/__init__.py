@@ -2,6 +2,27 @@
 and verifier-free precision. Pure functions; see STATISTICS.md for definitions and policy."""
 
 from ._betabinom import BetaBinomialFit, fit_beta_binomial, log_likelihood
+from ._cost import (
+    COST_UNITS,
+    CostCurve,
+    CostModel,
+    CostUnit,
+    EqualCostPoint,
+    ModelShape,
+    Prices,
+    ProblemUsage,
+    RunCost,
+    cost_curve,
+    coverage_against_cost,
+    equal_cost,
+    flops_per_token,
+    money,
+    prompt_flops,
+    run_cost,
+    sample_flops,
+    samples_per_sample,
+    union_seconds,
+)
 from ._coverage import (
     CoverageCurve,
     as_counts,
@@ -14,16 +35,35 @@ from ._powerlaw import PowerLawFit, fit_power_law
 from ._precision import precision_curve
 
 __all__ = [
+    "COST_UNITS",
     "BetaBinomialFit",
+    "CostCurve",
+    "CostModel",
+    "CostUnit",
     "CoverageCurve",
+    "EqualCostPoint",
+    "ModelShape",
     "PowerLawFit",
+    "Prices",
+    "ProblemUsage",
+    "RunCost",
     "as_counts",
+    "cost_curve",
+    "coverage_against_cost",
     "coverage_curve",
+    "equal_cost",
     "fit_beta_binomial",
     "fit_power_law",
+    "flops_per_token",
     "log_likelihood",
     "log_spaced_ks",
+    "money",
     "pass_at_k",
     "pass_at_k_matrix",
     "precision_curve",
+    "prompt_flops",
+    "run_cost",
+    "sample_flops",
+    "samples_per_sample",
+    "union_seconds",
 ]
