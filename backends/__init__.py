@@ -1,16 +1,18 @@
 """The backend room: turns generation requests into sample events.
 
 Door types live in `backends._protocol`; the model catalog in `backends.models`. Backends are
-opened by name through a small registry (`open_backend("llama.cpp", model)`); other rooms
-register theirs with `register_backend`.
+opened by name through a registry filled by the `@backend` decorator:
+``open_backend("llama.cpp" | "openai" | "vllm" | "replay", model, **options)``;
+`backend_entries()` says what each is and which options it takes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from backends._llamacpp import LlamaCppBackend
+from backends._openai import OpenAICompatBackend
 from backends._protocol import (
     Backend,
     BackendError,
@@ -22,6 +24,17 @@ from backends._protocol import (
     SamplingParams,
     TextDelta,
 )
+from backends._registry import (
+    BackendEntry,
+    BackendFactory,
+    backend,
+    backend_entries,
+    backend_names,
+    open_backend,
+    register_backend,
+)
+from backends._replay import RecordedSample, ReplayBackend
+from backends._vllm import VLLMBackend
 from backends.models import (
     CATALOG,
     DEFAULT_MODEL,
@@ -33,42 +46,73 @@ from backends.models import (
     resolve_model,
 )
 
-BackendFactory = Callable[..., Backend]
-"""``factory(model, **opts) -> Backend``: `model` is a catalog name, a path or a served name."""
 
-_REGISTRY: dict[str, BackendFactory] = {}
-
-
-def register_backend(name: str, factory: BackendFactory) -> None:
-    """Make `open_backend(name, ...)` use `factory` (replacing an earlier registration)."""
-    _REGISTRY[name] = factory
-
-
-def backend_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-def open_backend(name: str, model: str, **opts: Any) -> Backend:
-    """A backend by registry name ("llama.cpp", ...) for `model`; not started yet."""
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        raise BackendError(
-            f"unknown backend {name!r}; available: {', '.join(sorted(_REGISTRY)) or 'none'}"
-        )
-    return factory(model, **opts)
+@backend("llama.cpp")
+def _open_llamacpp(
+    model: str,
+    *,
+    n_parallel: int = 16,
+    n_ctx_per_seq: int = 2048,
+    threads: int | None = None,
+    n_gpu_layers: int = 0,
+) -> Backend:
+    """llama.cpp in this process: parallel sequences decoded together (CPU; CUDA with
+    n_gpu_layers). `model` is a catalog name or a GGUF path."""
+    return LlamaCppBackend(
+        resolve_model(model),
+        model_name=model,
+        n_parallel=n_parallel,
+        n_ctx_per_seq=n_ctx_per_seq,
+        threads=threads,
+        n_gpu_layers=n_gpu_layers,
+    )
 
 
-def _open_llamacpp(model: str, **opts: Any) -> Backend:
-    """`model` is a catalog name or a GGUF path; `opts` go to `LlamaCppBackend`."""
-    return LlamaCppBackend(resolve_model(model), model_name=model, **opts)
+@backend("openai")
+def _open_openai(
+    model: str,
+    *,
+    base_url: str,
+    api_key: str | None = None,
+    concurrency: int = 8,
+    timeout_s: float = 300,
+    max_retries: int = 4,
+    max_n: int = 16,
+) -> Backend:
+    """An OpenAI-compatible /v1/completions server (vllm serve, llama-server, SGLang, or a
+    cluster behind them). `model` is the served model name."""
+    return OpenAICompatBackend(
+        base_url,
+        model,
+        api_key=api_key,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        max_retries=max_retries,
+        max_n=max_n,
+    )
 
 
-register_backend("llama.cpp", _open_llamacpp)
+@backend("vllm")
+def _open_vllm(
+    model: str, *, engine_args: dict[str, Any] | None = None, max_n: int = 256
+) -> Backend:
+    """vLLM's v1 AsyncLLM in this process (a CUDA GPU). `model` is a Hugging Face id or a
+    local directory."""
+    return VLLMBackend(model, engine_args=engine_args, max_n=max_n)
+
+
+@backend("replay")
+def _open_replay(model: str, *, speed: float | None = None) -> Backend:
+    """Samples read back from files (JSONL, or the paper's per-problem YAML). `model` is the
+    file or directory."""
+    return ReplayBackend(Path(model), speed=speed)
+
 
 __all__ = [
     "CATALOG",
     "DEFAULT_MODEL",
     "Backend",
+    "BackendEntry",
     "BackendError",
     "BackendEvent",
     "BackendFactory",
@@ -77,10 +121,16 @@ __all__ = [
     "LlamaCppBackend",
     "ModelEntry",
     "ModelUnavailable",
+    "OpenAICompatBackend",
+    "RecordedSample",
+    "ReplayBackend",
     "SampleFinished",
     "SampleStarted",
     "SamplingParams",
     "TextDelta",
+    "VLLMBackend",
+    "backend",
+    "backend_entries",
     "backend_names",
     "cache_dir",
     "model_status",

@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from backends._protocol import (
     BackendError,
     BackendEvent,
@@ -80,6 +83,8 @@ class _Slot:
     pos: int = 0  # position of next_token
     n_gen: int = 0
     reused: int = 0  # prompt tokens this sample found in the KV cache (not decoded again)
+    sum_logprob: float = 0.0  # of the sampled tokens under the model (temperature 1)
+    n_logprob: int = 0
     started: float = 0.0
     decoder: Utf8Stream = field(default_factory=Utf8Stream)
     matcher: StopMatcher = field(default_factory=StopMatcher)
@@ -159,6 +164,7 @@ class LlamaCppBackend:
         self._ctx: Any = None
         self._mem: Any = None
         self._vocab: Any = None
+        self._n_vocab = 0
         self._batch: Any = None
         self._n_batch = max(512, n_parallel)
         self._slots = [_Slot(seq_id=i) for i in range(n_parallel)]
@@ -349,6 +355,7 @@ class LlamaCppBackend:
             self.n_ctx_per_seq = n_ctx_train
         self._mem = L.llama_get_memory(self._ctx)
         self._vocab = L.llama_model_get_vocab(self._model)
+        self._n_vocab = int(L.llama_vocab_n_tokens(self._vocab))
         self._batch = L.llama_batch_init(self._n_batch, 0, 1)
 
     def _free_native(self) -> None:
@@ -564,22 +571,38 @@ class LlamaCppBackend:
         slot.next_token = job.tokens[-1]
         slot.pos = len(job.tokens) - 1
         slot.n_gen = 0
+        slot.sum_logprob = 0.0
+        slot.n_logprob = 0
         slot.decoder = Utf8Stream()
         slot.matcher = StopMatcher(req.params.stop)
         slot.started = time.perf_counter()
         job.live += 1
         self._post(job, SampleStarted(req.problem_id, index))
 
+    def _logits(self, n_rows: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """The last decode's logits, (n_rows, n_vocab), as a view of llama.cpp's buffer (no
+        copy; valid until the next decode), and each row's log-sum-exp."""
+        ptr = self._L.llama_get_logits(self._ctx)
+        logits: npt.NDArray[np.float32] = np.ctypeslib.as_array(ptr, shape=(n_rows, self._n_vocab))
+        top = logits.max(axis=1)
+        lse: npt.NDArray[np.float32] = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+        return logits, lse
+
     def _step(self) -> None:
         L = self._L
         live = [s for s in self._slots if s.job is not None]
         self._decode([(s.next_token, s.pos, s.seq_id, True) for s in live])
+        # Every entry asked for logits, so row j is live[j]'s. The samplers copy the logits
+        # (llama_sampler_sample builds its own candidates), so the buffer stays the model's.
+        logits, lse = self._logits(len(live))
         for j, slot in enumerate(live):
             job = slot.job
             assert job is not None
             req = job.request
             slot.pos += 1
             tok = L.llama_sampler_sample(slot.sampler, self._ctx, j)  # also accepts tok
+            slot.sum_logprob += float(logits[j, tok]) - float(lse[j])
+            slot.n_logprob += 1
             if L.llama_vocab_is_eog(self._vocab, tok):
                 self._finish(slot, "stop")
                 continue
@@ -621,6 +644,9 @@ class LlamaCppBackend:
                 meta={
                     "queued_seconds": slot.started - job.submitted,
                     "prompt_tokens_reused": float(slot.reused),
+                    "sum_logprob": slot.sum_logprob,
+                    "mean_logprob": slot.sum_logprob / max(1, slot.n_logprob),
+                    "logprob_tokens": float(slot.n_logprob),
                 },
             ),
         )

@@ -21,7 +21,10 @@ How a request is split:
 Token counts come from ``usage`` (``stream_options.include_usage``) when the server sends it and
 it can be attributed to samples (always for ``n=1``; for ``n>1`` when the streamed chunk counts
 add up to it). Otherwise they are counted roughly (streamed chunks, or about four characters a
-token) and ``meta["tokens_estimated"] = 1.0`` says so.
+token) and ``meta["tokens_estimated"] = 1.0`` says so. ``prompt_tokens`` is the prompt's length
+(usage's ``prompt_tokens``, counted once per request by these servers); when the server says how
+much of it came from its prefix cache (``usage.prompt_tokens_details.cached_tokens``: vLLM with
+``--enable-prompt-tokens-details``, OpenAI) that is ``meta["prompt_tokens_reused"]``.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ from backends._protocol import (
 __all__ = ["OpenAICompatBackend", "contiguous_chunks"]
 
 Emit = Callable[[BackendEvent], None]
+
+_KEY_HINT = (
+    "set OPENAI_API_KEY or MONKEYS_API_KEY, or name the environment variable that holds the "
+    "key (monkeys run --api-key-env NAME)"
+)
 
 
 def contiguous_chunks(indices: tuple[int, ...] | list[int], max_n: int) -> list[list[int]]:
@@ -434,10 +442,14 @@ class OpenAICompatBackend:
             counts = {state.indices[j]: c.chunks for j, c in state.choices.items()}
         else:
             counts = {}
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
         out = []
         for f in pending:
             if f.index in counts:
                 meta = {k: v for k, v in f.meta.items() if k != "tokens_estimated"}
+                if isinstance(cached, int) and not isinstance(cached, bool) and cached >= 0:
+                    meta["prompt_tokens_reused"] = float(min(cached, prompt))
                 f = SampleFinished(
                     problem_id=f.problem_id,
                     index=f.index,
@@ -462,8 +474,7 @@ class OpenAICompatBackend:
             body = ""
         if code in (401, 403):
             raise BackendError(
-                f"the server refused the API key (HTTP {code}) at {self._root}: "
-                "set OPENAI_API_KEY or MONKEYS_API_KEY, or pass api_key"
+                f"the server refused the API key (HTTP {code}) at {self._root}: {_KEY_HINT}"
                 + (f" ({_excerpt(body)})" if body else "")
             )
         if code == 404:
@@ -523,8 +534,7 @@ class OpenAICompatBackend:
         code = resp.status_code
         if code in (401, 403):
             raise BackendError(
-                f"the server refused the API key (HTTP {code}) at {self._root}: "
-                "set OPENAI_API_KEY or MONKEYS_API_KEY, or pass api_key"
+                f"the server refused the API key (HTTP {code}) at {self._root}: {_KEY_HINT}"
             )
         if code == 429 or code >= 500:
             raise _Retryable(f"the server at {self._root} answered HTTP {code} to /v1/models")

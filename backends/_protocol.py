@@ -4,6 +4,10 @@ A backend knows nothing of verification or storage. It turns one `GenerationRequ
 (a prompt, which sample indices, sampling parameters, a base seed) into a stream of
 `BackendEvent`s. Sample `i` of a request always uses seed ``base_seed + i`` so that a
 resumed or extended run draws new samples and never repeats one.
+
+Per sample index the events are: one `SampleStarted`, any number of `TextDelta`s, one
+`SampleFinished` (whose `text` is the whole text). A backend that retries a sample may send a
+second `SampleStarted` for it, after which its deltas start over.
 """
 
 from __future__ import annotations
@@ -58,6 +62,24 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class SampleFinished:
+    """One finished sample.
+
+    Token accounting, the same for every backend (cost counts a problem's prompt once and the
+    decoded tokens of every sample):
+
+    * `prompt_tokens` is the prompt's length in tokens, the same for every sample of a request
+      (NOT what this sample cost: samples share the prompt's KV cache);
+    * `completion_tokens` is what this sample decoded (stop strings and EOS excluded);
+    * ``meta["prompt_tokens_reused"]`` (when the backend knows it) is how many of the prompt's
+      tokens this sample found in a KV cache instead of computing them;
+    * ``meta["tokens_estimated"] == 1.0`` says the counts are estimates (a server that sent no
+      ``usage``, replayed data without counts), about four characters a token.
+
+    Other `meta` keys a backend may add: ``sum_logprob`` / ``mean_logprob`` /
+    ``logprob_tokens`` (llama.cpp: the sampled tokens' log-probabilities under the model at
+    temperature 1, EOS included), ``queued_seconds``, ``n_in_request``, ``replayed``.
+    """
+
     problem_id: str
     index: int
     seed: int
@@ -85,8 +107,13 @@ class BackendInfo:
 class Backend(Protocol):
     """A sampler. `generate` may be called concurrently for different problems.
 
-    Closing the async iterator early (``aclose()``, or the consuming task being cancelled)
-    aborts the request's unfinished samples: that is how a run is paused.
+    Pausing and cancelling: closing the async iterator early (``aclose()``, or the consuming
+    task being cancelled) aborts the request's unfinished samples at once; their slots, engine
+    requests or HTTP streams are released and nothing more is yielded for them. Whether a pause
+    aborts in-flight samples or lets them finish is the caller's choice, not the backend's: to
+    "finish in flight", a scheduler simply stops submitting new requests and keeps consuming
+    the open streams to their end. An aborted sample is not a sample: it is drawn again later
+    with the same seed.
     """
 
     @property

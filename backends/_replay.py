@@ -6,11 +6,13 @@ Two forms are read:
 
       {"problem_id": "HumanEval/0", "index": 0, "text": "...",
        "seed": 17, "prompt_tokens": 120, "completion_tokens": 64,
-       "finish_reason": "stop", "correct": true}
+       "finish_reason": "stop", "correct": true, "prompt": "..."}
 
   ``problem_id`` (non-empty string), ``index`` (integer >= 0) and ``text`` (string) are
   required; the rest are optional. Blank lines are skipped; other keys are ignored.
-  ``finish_reason`` is ``"stop"`` or ``"length"`` (default ``"stop"``).
+  ``finish_reason`` is ``"stop"`` or ``"length"`` (default ``"stop"``). ``prompt`` (the
+  problem's prompt; one line of a problem is enough, lines that repeat it must agree) is what a
+  replay suite shows for the problem.
 
 * **The paper's per-problem YAML files** (github.com/ScalingIntelligence/large_language_monkeys:
   ``llmonk/generate/*.py`` writes ``{prompt, samples, ...}`` and ``llmonk/evaluate/*.py`` adds
@@ -23,8 +25,10 @@ Two forms are read:
 
 ``generate`` yields ``SampleStarted``, ``TextDelta`` (the whole text, when non-empty) and
 ``SampleFinished`` for every requested index that the data holds, in the request's order.
-Requested indices (or problems) that the data does not hold are simply not yielded: a
-scheduler asking for more samples than were recorded gets only those that exist.
+Requested indices (or problems) that the data does not hold cannot be drawn: after yielding
+the ones it has, ``generate`` raises a `BackendError` saying how many samples the data holds
+(a scheduler would otherwise ask again forever). Callers cap a replay run's budget at
+`recorded_prefix` so that this does not happen in a normal run.
 The seed reported is the recorded one when the JSONL line has ``seed``, else
 ``request.seed_of(index)``. Token counts missing from the data are estimated from the text
 (about four characters a token) and ``meta["tokens_estimated"] = 1.0`` says so.
@@ -119,9 +123,11 @@ class ReplayBackend:
         delay = 0.0 if self._speed is None else 1.0 / self._speed
         pid = request.problem_id
         prompt_estimate = _estimate_tokens(self._prompts.get(pid, request.prompt))
+        missing: list[int] = []
         for index in request.indices:
             rec = samples.get(index)
             if rec is None:
+                missing.append(index)
                 continue
             t0 = time.monotonic()
             yield SampleStarted(pid, index)
@@ -151,6 +157,14 @@ class ReplayBackend:
                 seconds=time.monotonic() - t0,
                 meta=meta,
             )
+        if missing:
+            if not samples:
+                raise BackendError(f"{self._path}: the replay data has no problem {pid!r}")
+            raise BackendError(
+                f"{self._path}: the replay data holds {len(samples)} samples of {pid!r} "
+                f"(indices {_ranges(list(samples))}), not sample(s) "
+                f"{_ranges(missing)}; a replay run's budget cannot go past the recorded samples"
+            )
 
     # -- what the data says -----------------------------------------------------------
 
@@ -175,6 +189,23 @@ class ReplayBackend:
     def recorded(self, problem_id: str, index: int) -> RecordedSample | None:
         return self._ensure_loaded().get(problem_id, {}).get(index)
 
+    def samples(self, problem_id: str) -> dict[int, RecordedSample]:
+        """The recorded samples of one problem by index (empty when the data has none)."""
+        return dict(self._ensure_loaded().get(problem_id, {}))
+
+    def recorded_prefix(self, problem_id: str) -> int:
+        """How many samples ``0, 1, ..., k-1`` the data holds without a gap: the largest
+        budget this problem can be replayed to."""
+        have = self._ensure_loaded().get(problem_id, {})
+        k = 0
+        while k in have:
+            k += 1
+        return k
+
+    def load(self) -> None:
+        """Read the files now (`start` does it in a worker thread); `BackendError` when bad."""
+        self._ensure_loaded()
+
     # -- loading ----------------------------------------------------------------------
 
     def _ensure_loaded(self) -> dict[str, dict[int, RecordedSample]]:
@@ -185,7 +216,8 @@ class ReplayBackend:
                 prompts: dict[str, str] = {}
                 for f in self._files():
                     if f.suffix == ".jsonl":
-                        part = _load_jsonl(f)
+                        part, jsonl_prompts = _load_jsonl(f)
+                        prompts.update(jsonl_prompts)
                     else:
                         pid, samples, prompt = _load_paper_yaml(f)
                         part = {pid: samples}
@@ -231,8 +263,21 @@ def _opt_int(obj: dict[str, Any], key: str, where: str) -> int | None:
     return v
 
 
-def _load_jsonl(f: Path) -> dict[str, dict[int, RecordedSample]]:
+def _ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``"0-2, 5"``."""
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str, str]]:
     out: dict[str, dict[int, RecordedSample]] = {}
+    prompts: dict[str, str] = {}
+    prompt_line: dict[str, int] = {}
     lines_of: dict[tuple[str, int], int] = {}
     try:
         fh = f.open(encoding="utf-8")
@@ -276,6 +321,19 @@ def _load_jsonl(f: Path) -> dict[str, dict[int, RecordedSample]]:
                     raise BackendError(
                         f"{where}: field 'correct' must be true or false, got {correct!r}"
                     )
+                prompt = obj.get("prompt")
+                if prompt is not None:
+                    if not isinstance(prompt, str):
+                        raise BackendError(
+                            f"{where}: field 'prompt' must be a string, got {prompt!r:.80}"
+                        )
+                    if pid in prompts and prompts[pid] != prompt:
+                        raise BackendError(
+                            f"{where}: field 'prompt' differs from the prompt of {pid!r} "
+                            f"on line {prompt_line[pid]}"
+                        )
+                    prompts[pid] = prompt
+                    prompt_line.setdefault(pid, lineno)
                 key = (pid, index)
                 if key in lines_of:
                     raise BackendError(
@@ -294,7 +352,7 @@ def _load_jsonl(f: Path) -> dict[str, dict[int, RecordedSample]]:
                 )
         except UnicodeDecodeError as e:
             raise BackendError(f"{f}: not UTF-8 text ({e})") from e
-    return out
+    return out, prompts
 
 
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

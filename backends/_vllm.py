@@ -7,6 +7,16 @@ child ``j`` the seed ``seed + j`` (``vllm/v1/engine/parallel_sampling.py``), so 
 ``i0 + j`` is drawn with seed ``base_seed + i0 + j`` exactly as the protocol asks, and the
 children share the prompt's KV cache (prefix caching is on by default). Each
 ``RequestOutput`` carries deltas of some children, tagged by ``CompletionOutput.index``.
+``max_tokens`` is always set (vLLM's default is 16). Closing the event stream closes
+``AsyncLLM.generate``'s generator (which aborts its request) and then calls
+``await engine.abort(request_id)`` as well, so pausing frees the engine at once.
+
+Checked against vLLM's v1 sources (``vllm/v1/engine/async_llm.py``:
+``AsyncLLM.from_engine_args(AsyncEngineArgs)``, ``generate(prompt, sampling_params,
+request_id)`` an async generator, ``async abort(request_id)``, ``shutdown()``;
+``vllm/v1/engine/parallel_sampling.py``: child ``j`` gets ``seed + j``;
+``RequestOutput.num_cached_tokens`` is the prompt's prefix-cache hit, reported as
+``meta["prompt_tokens_reused"]``). Not run on a GPU in this repository's CI.
 
 vLLM is imported lazily: without it `start()` raises `BackendError` saying how to install it.
 """
@@ -51,7 +61,8 @@ class CompletionOutputLike(Protocol):
 
 
 class RequestOutputLike(Protocol):
-    """The parts of ``vllm.outputs.RequestOutput`` the adapter reads."""
+    """The parts of ``vllm.outputs.RequestOutput`` the adapter reads (and, when the engine sets
+    it, ``num_cached_tokens``: the prompt tokens found in the prefix cache)."""
 
     @property
     def prompt_token_ids(self) -> list[int] | None: ...
@@ -167,7 +178,15 @@ class VLLMBackend:
             if factory is None:
                 _check_vllm_importable()
                 factory = _vllm_engine
-            self._engine = await asyncio.to_thread(factory, self._model, self._engine_args)
+            try:
+                # Loading takes a while: in a worker thread, so that the UI keeps drawing.
+                self._engine = await asyncio.to_thread(factory, self._model, self._engine_args)
+            except ValueError as e:
+                if "main thread" not in str(e):
+                    raise
+                # A vLLM that installs signal handlers while building its engine can only be
+                # built on the main thread: do so (the UI waits for the load).
+                self._engine = factory(self._model, self._engine_args)
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None
@@ -215,6 +234,7 @@ class VLLMBackend:
         try:
             async for out in gen:
                 prompt_tokens = len(out.prompt_token_ids or ())
+                cached = getattr(out, "num_cached_tokens", None)
                 for c in out.outputs:
                     j = c.index
                     if not 0 <= j < len(chunk):
@@ -236,6 +256,9 @@ class VLLMBackend:
                     if reason is None or reason == "abort":
                         continue  # an aborted child is not a sample: it is drawn again later
                     ch.finished = True
+                    meta = {"n_in_request": float(len(chunk))}
+                    if isinstance(cached, int) and not isinstance(cached, bool):
+                        meta["prompt_tokens_reused"] = float(min(max(cached, 0), prompt_tokens))
                     emit(
                         SampleFinished(
                             problem_id=pid,
@@ -246,7 +269,7 @@ class VLLMBackend:
                             completion_tokens=ch.tokens,
                             finish_reason="length" if reason == "length" else "stop",
                             seconds=time.monotonic() - t0,
-                            meta={"n_in_request": float(len(chunk))},
+                            meta=meta,
                         )
                     )
             done = True

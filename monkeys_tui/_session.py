@@ -6,19 +6,23 @@ Shared by the CLI (`monkeys run`) and the app, so both resume and extend runs id
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis import fit_beta_binomial
-from backends import Backend, SamplingParams, open_backend
+from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
 from backends.models import DEFAULT_MODEL
-from scheduler import POLICIES, Policy, make_policy
+from scheduler import POLICIES, Policy, VerifierLike, make_policy
 from store import RunRecord, RunSpec, Store
-from suites import load_suite
-from verify import Sandbox, Verifier, open_sandbox
+from suites import Problem, ProblemKind, Suite, load_suite
+from verify import Sandbox, Status, Verdict, Verifier, open_sandbox
 
 DEFAULT_DB = Path("monkeys.db")
+REPLAY_SUITE = "replay"  # --suite replay: problems and recorded verdicts from the replay files
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -43,6 +47,17 @@ class RunOptions:
     new: bool = False  # always start a new run instead of resuming a matching one
     name: str = ""
     policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (scheduler._policy)
+    # --backend openai: the server, the NAME of the environment variable holding its key (never
+    # the key itself), the model name it serves (default: model), HTTP requests in flight
+    base_url: str | None = None
+    api_key_env: str | None = None
+    served_model: str | None = None
+    concurrency: int = 8
+    # --backend replay: a .jsonl / .yaml file or a directory of them; samples/s (None: instant)
+    replay: Path | None = None
+    speed: float | None = None
+    # the replay data, once read (prepare_run reads it; make_backend and make_verifier re-use it)
+    _replay_data: ReplayBackend | None = field(default=None, init=False, repr=False, compare=False)
 
     def validate(self) -> None:
         if self.samples < 1:
@@ -56,25 +71,116 @@ class RunOptions:
         if self.policy not in POLICIES:
             raise ValueError(f"--policy must be one of {', '.join(POLICIES)}")
         SamplingParams(self.temperature, self.top_p, self.max_tokens)  # validates ranges
+        self._validate_backend()
+
+    def _validate_backend(self) -> None:
+        names = backend_names()
+        if self.backend not in names:
+            raise ValueError(f"--backend must be one of {', '.join(names)}, got {self.backend!r}")
+        openai = self.backend == "openai"
+        replay = self.backend == "replay"
+        for flag, value, wanted in (
+            ("--base-url", self.base_url, openai),
+            ("--api-key-env", self.api_key_env, openai),
+            ("--served-model", self.served_model, openai),
+            ("--replay", self.replay, replay),
+            ("--speed", self.speed, replay),
+        ):
+            if value is not None and not wanted:
+                owner = "openai" if flag not in ("--replay", "--speed") else "replay"
+                raise ValueError(f"{flag} is an option of --backend {owner}, not {self.backend}")
+        if self.concurrency < 1:
+            raise ValueError("--concurrency must be >= 1")
+        if openai:
+            if not self.base_url:
+                raise ValueError(
+                    "--backend openai needs --base-url, the server's address "
+                    "(e.g. http://localhost:8000 for vllm serve)"
+                )
+            if not self.base_url.strip().startswith(("http://", "https://")):
+                raise ValueError(
+                    f"--base-url must start with http:// or https://, got {self.base_url!r}"
+                )
+            if self.served_model is not None and not self.served_model.strip():
+                raise ValueError("--served-model must not be empty")
+        if self.api_key_env is not None:
+            if not _ENV_NAME.fullmatch(self.api_key_env):
+                raise ValueError(
+                    "--api-key-env takes the NAME of an environment variable that holds the "
+                    "key (e.g. OPENAI_API_KEY), never the key itself"
+                )
+            if not os.environ.get(self.api_key_env):
+                raise ValueError(
+                    f"--api-key-env {self.api_key_env}: that environment variable is not set "
+                    "(or empty)"
+                )
+        if replay and self.replay is None:
+            raise ValueError(
+                "--backend replay needs --replay PATH: a .jsonl or .yaml file, or a directory "
+                "of them"
+            )
+        if self.speed is not None and not self.speed > 0:
+            raise ValueError("--speed must be > 0 (samples per second)")
+        if self.suite == REPLAY_SUITE and not replay:
+            raise ValueError(
+                f"--suite {REPLAY_SUITE} (problems and verdicts recorded in replay files) "
+                "needs --backend replay --replay PATH"
+            )
+
+    def served(self) -> str:
+        """--backend openai: the model name sent to the server."""
+        return self.served_model or self.model
+
+    def identity(self) -> tuple[str, str]:
+        """(backend, model) as the run stores them. An OpenAI-compatible run is
+        ``served@server`` (the same model on another server is another run); a replay run's
+        model is the replayed file or directory (absolute)."""
+        if self.backend == "openai" and self.base_url:
+            return self.backend, f"{self.served()}@{_server_root(self.base_url)}"
+        if self.backend == "replay" and self.replay is not None:
+            return self.backend, str(self.replay.expanduser().resolve())
+        return self.backend, self.model
+
+    def replay_data(self) -> ReplayBackend:
+        """The replay files, read once (BackendError naming the file and line when bad)."""
+        _, path = self.identity()
+        data = self._replay_data
+        if data is None or data.info.model != path:
+            data = ReplayBackend(Path(path), speed=self.speed)
+            data.load()
+            self._replay_data = data
+        return data
+
+
+def _server_root(base_url: str) -> str:
+    url = base_url.strip().rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 @dataclass(frozen=True)
 class Prepared:
     run: RunRecord
     resumed: bool
+    notes: tuple[str, ...] = ()  # what the user should know (e.g. a replay budget was capped)
 
 
 def prepare_run(store: Store, opts: RunOptions) -> Prepared:
     """Find the run these options describe (to resume or extend it), or create it."""
     opts.validate()
-    suite = load_suite(opts.suite).select(opts.problems)
+    notes: list[str] = []
+    samples = opts.samples
+    if opts.backend == "replay":
+        suite, samples = _replay_suite(opts, notes)
+    else:
+        suite = load_suite(opts.suite).select(opts.problems)
+    backend, model = opts.identity()
     spec = RunSpec(
         suite=opts.suite,
         problem_ids=tuple(p.id for p in suite.problems),
-        model=opts.model,
-        backend=opts.backend,
+        model=model,
+        backend=backend,
         params=SamplingParams(opts.temperature, opts.top_p, opts.max_tokens),
-        samples_per_problem=opts.samples,
+        samples_per_problem=samples,
         seed=opts.seed,
         sandbox=opts.sandbox,
         name=opts.name,
@@ -82,14 +188,89 @@ def prepare_run(store: Store, opts: RunOptions) -> Prepared:
     )
     existing = None if opts.new else store.find_run(spec)
     if existing is not None:
-        if existing.samples_per_problem != opts.samples:
-            store.set_budget(existing.id, opts.samples)
-        return Prepared(store.get_run(existing.id), resumed=True)
+        if existing.samples_per_problem != samples:
+            store.set_budget(existing.id, samples)
+        return Prepared(store.get_run(existing.id), resumed=True, notes=tuple(notes))
     run_id = store.create_run(spec, suite.problems)
-    return Prepared(store.get_run(run_id), resumed=False)
+    return Prepared(store.get_run(run_id), resumed=False, notes=tuple(notes))
+
+
+def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
+    """The problems of a replay run and its budget, capped at what the data holds.
+
+    ``--suite replay``: the problems are the replayed ones (ids and prompts from the files) and
+    every sample in the budget must carry a recorded verdict. Any other suite: its problems
+    that the data holds (their texts are verified for real). The budget is capped at the
+    smallest number of samples ``0..k-1`` a problem has without a gap, so the scheduler never
+    asks for a sample that was not recorded.
+    """
+    data = opts.replay_data()
+    where = data.info.model
+    if opts.suite == REPLAY_SUITE:
+        problems = tuple(
+            Problem(
+                id=pid,
+                prompt=data.prompt(pid) or "",
+                kind=ProblemKind.FINAL_ANSWER,
+                meta={"replay": where, "verdicts": "recorded"},
+            )
+            for pid in data.problem_ids()
+        )
+        suite = Suite(REPLAY_SUITE, problems).select(opts.problems)
+    else:
+        chosen = load_suite(opts.suite).select(opts.problems)
+        held = [p for p in chosen.problems if data.recorded_prefix(p.id) > 0]
+        if not held:
+            sample = ", ".join(repr(p) for p in data.problem_ids()[:3])
+            raise ValueError(
+                f"--replay {where}: none of the {len(chosen.problems)} selected problems of "
+                f"suite {opts.suite!r} has a sample 0 in the replay data (its problem ids "
+                f"look like {sample or 'nothing: it is empty'}); check --suite, or use "
+                f"--suite {REPLAY_SUITE}"
+            )
+        if len(held) < len(chosen.problems):
+            notes.append(
+                f"{len(chosen.problems) - len(held)} of the {len(chosen.problems)} selected "
+                f"problems of {opts.suite!r} are not in the replay data: the run has the "
+                f"other {len(held)}"
+            )
+        suite = Suite(chosen.name, tuple(held))
+    if not suite.problems:
+        raise ValueError(f"--replay {where}: no problems to replay")
+    cap, short = min((data.recorded_prefix(p.id), p.id) for p in suite.problems)
+    if cap == 0:
+        raise ValueError(f"--replay {where}: problem {short!r} has no sample 0 to replay")
+    samples = opts.samples
+    if samples > cap:
+        notes.append(
+            f"--samples {samples} capped at {cap}: the replay data holds {cap} samples of "
+            f"{short!r} (indices 0..{cap - 1})"
+        )
+        samples = cap
+    if opts.suite == REPLAY_SUITE:
+        for p in suite.problems:
+            for i in range(samples):
+                rec = data.recorded(p.id, i)
+                if rec is not None and rec.correct is None:
+                    raise ValueError(
+                        f"{rec.source}: sample {i} of {p.id!r} has no recorded verdict "
+                        f"('correct' in JSONL, 'is_corrects' in the paper's YAML); --suite "
+                        f"{REPLAY_SUITE} needs one for every sample (or replay over a suite "
+                        "whose problems have these ids, to verify the texts)"
+                    )
+    return suite, samples
 
 
 def make_backend(run: RunRecord, opts: RunOptions) -> Backend:
+    """The backend of a prepared run (`opts` are the options it was prepared with)."""
+    if (run.backend, run.model) != opts.identity():
+        raise ValueError(
+            f"run {run.id} is {run.backend} {run.model!r}, but the options describe "
+            f"{' '.join(opts.identity())!r}"
+        )
+    if run.backend == "replay":
+        return opts.replay_data()
+    model = run.model
     extra: dict[str, object] = {}
     if run.backend == "llama.cpp":
         extra = {
@@ -97,7 +278,15 @@ def make_backend(run: RunRecord, opts: RunOptions) -> Backend:
             "threads": opts.threads,
             "n_gpu_layers": opts.gpu_layers,
         }
-    return open_backend(run.backend, run.model, **extra)
+    elif run.backend == "openai":
+        assert opts.base_url is not None  # validated
+        model = opts.served()
+        extra = {
+            "base_url": opts.base_url,
+            "api_key": os.environ[opts.api_key_env] if opts.api_key_env else None,
+            "concurrency": opts.concurrency,
+        }
+    return open_backend(run.backend, model, **extra)
 
 
 def make_sandbox(opts: RunOptions) -> tuple[Sandbox, str | None]:
@@ -116,8 +305,84 @@ def make_policy_for(run: RunRecord) -> Policy:
     return make_policy(run.policy, prior=beta_prior)
 
 
-def make_verifier(sandbox: Sandbox) -> Verifier:
+def is_recorded(run: RunRecord) -> bool:
+    """Whether the run's samples are judged by verdicts recorded in its replay files."""
+    return run.backend == "replay" and run.suite == REPLAY_SUITE
+
+
+def make_verifier(
+    sandbox: Sandbox | None, run: RunRecord | None = None, backend: Backend | None = None
+) -> VerifierLike:
+    """What verifies a run's samples: the recorded verdicts of a ``--suite replay`` run (from
+    `backend` when it is that run's replay data, else read again), otherwise a `Verifier`
+    that runs them in `sandbox`."""
+    if run is not None and is_recorded(run):
+        data = backend if isinstance(backend, ReplayBackend) else None
+        if data is None or data.info.model != run.model:
+            data = ReplayBackend(Path(run.model))
+        return RecordedVerifier(data)
     return Verifier(sandbox)
+
+
+def _clean(text: str) -> str:
+    """`text` as the store keeps it (lone surrogates become U+FFFD), for matching."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return text
+
+
+class RecordedVerifier:
+    """Judges a replayed sample by the verdict its files record (``correct`` / the paper's
+    ``is_corrects``), without running anything: ``sandbox="recorded"``.
+
+    The scheduler gives a verifier the problem and the text, not the sample's index, so the
+    verdict is looked up by text among the problem's recorded samples. Identical texts with
+    different recorded verdicts get the majority's (a tie: fail), and the verdict says so.
+    """
+
+    SANDBOX = "recorded"
+
+    def __init__(self, data: ReplayBackend) -> None:
+        self._data = data
+        self._by_text: dict[str, dict[str, list[bool]]] = {}
+
+    def _verdicts(self, problem_id: str, text: str) -> list[bool]:
+        table = self._by_text.get(problem_id)
+        if table is None:
+            table = {}
+            for rec in self._data.samples(problem_id).values():
+                if rec.correct is not None:
+                    table.setdefault(_clean(rec.text), []).append(rec.correct)
+            self._by_text[problem_id] = table
+        return table.get(_clean(text), [])
+
+    async def verify(self, problem: Problem, completion: str) -> Verdict:
+        found = self._verdicts(problem.id, completion)
+        if not found:
+            return Verdict(
+                Status.SANDBOX_ERROR,
+                0.0,
+                stderr=f"no recorded verdict for this text of {problem.id!r} in "
+                f"{self._data.info.model}",
+                sandbox=self.SANDBOX,
+            )
+        votes = Counter(found)
+        passed = votes[True] > votes[False]
+        note = ""
+        if len(votes) > 1:
+            note = (
+                f"identical texts were recorded {votes[True]} time(s) correct and "
+                f"{votes[False]} time(s) incorrect; this verdict is the majority's"
+            )
+        return Verdict(
+            Status.PASS if passed else Status.FAIL,
+            0.0,
+            failing_test=None if passed else "recorded verdict: incorrect",
+            stdout=note,
+            sandbox=self.SANDBOX,
+        )
 
 
 def default_threads() -> int:

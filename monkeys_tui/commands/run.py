@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from backends import backend_names
 from backends.models import DEFAULT_MODEL
 from monkeys_tui._live import coverage_rows, pct, summarize
 from monkeys_tui._safe import literal_text
@@ -41,7 +42,12 @@ from verify import Verifier
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     d = RunOptions()
-    p.add_argument("--suite", default=d.suite, help=f"suite to sample ({', '.join(suite_names())})")
+    p.add_argument(
+        "--suite",
+        default=d.suite,
+        help=f"suite to sample ({', '.join(suite_names())}; or replay: the problems of the "
+        "--replay files, judged by their recorded verdicts)",
+    )
     p.add_argument(
         "--problems",
         default=None,
@@ -49,7 +55,51 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--samples", type=int, default=d.samples, help="budget: samples per problem")
     p.add_argument("--model", default=d.model, help=f"catalog name or GGUF path ({DEFAULT_MODEL})")
-    p.add_argument("--backend", default=d.backend, help="sampling backend (llama.cpp)")
+    p.add_argument(
+        "--backend",
+        default=d.backend,
+        choices=list(backend_names()),
+        help="where samples come from: llama.cpp (this machine), openai (an OpenAI-compatible "
+        "server: vllm serve, llama-server, SGLang), vllm (in-process, a CUDA GPU), replay "
+        "(recorded samples)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="openai: the server, e.g. http://localhost:8000 (with or without /v1)",
+    )
+    p.add_argument(
+        "--api-key-env",
+        default=None,
+        metavar="NAME",
+        help="openai: the NAME of the environment variable holding the API key (never the key "
+        "itself; default: $OPENAI_API_KEY, else $MONKEYS_API_KEY)",
+    )
+    p.add_argument(
+        "--served-model",
+        default=None,
+        help="openai: the model name the server serves (default: --model)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=d.concurrency,
+        help="openai: HTTP requests in flight at once",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="replay: a .jsonl or .yaml file, or a directory of them (with --suite replay, "
+        "the problems and verdicts recorded in them)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="replay: samples per second (default: as fast as possible)",
+    )
     p.add_argument("--temperature", type=float, default=d.temperature)
     p.add_argument("--top-p", type=float, default=d.top_p)
     p.add_argument("--max-tokens", type=int, default=d.max_tokens)
@@ -67,7 +117,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help="where samples are verified (auto: Docker if an engine answers, else local)",
     )
     p.add_argument(
-        "--parallel", type=int, default=d.parallel, help="llama.cpp: sequences decoded together"
+        "--parallel",
+        type=int,
+        default=d.parallel,
+        help="samples of one problem per backend request (llama.cpp: sequences decoded "
+        "together; openai/vllm: n)",
     )
     p.add_argument("--threads", type=int, default=None, help="llama.cpp: CPU threads")
     p.add_argument(
@@ -119,6 +173,12 @@ def run_options(ns: argparse.Namespace) -> RunOptions:
         new=ns.new,
         name=ns.name,
         policy=ns.policy,
+        base_url=ns.base_url,
+        api_key_env=ns.api_key_env,
+        served_model=ns.served_model,
+        concurrency=ns.concurrency,
+        replay=ns.replay,
+        speed=ns.speed,
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from backends import (
@@ -278,3 +280,104 @@ async def test_missing_model_file_is_a_backend_error(tmp_path: Path) -> None:
     backend = LlamaCppBackend(tmp_path / "missing.gguf", model_name="missing")
     with pytest.raises(BackendError, match="does not exist"):
         await backend.start()
+
+
+class _Reference:
+    """An independent evaluation of the same model with llama-cpp-python's `Llama` class: the
+    log-softmax (temperature 1) of the raw logits after each token.
+
+    Logits of a quantized model on the CPU depend slightly on how tokens are batched (the
+    reference itself moves by ~0.09 when the prompt's last token is decoded separately), so
+    comparisons allow `TOL` per token."""
+
+    TOL = 0.15
+
+    def __init__(self, path: Path) -> None:
+        import llama_cpp
+
+        self.L = llama_cpp
+        self.llm = llama_cpp.Llama(
+            model_path=str(path), n_ctx=256, n_threads=2, logits_all=True, verbose=False
+        )
+        self.vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+
+    def eval(self, tokens: list[int]) -> np.ndarray:
+        """Feed `tokens`; the log-probabilities of the next token."""
+        self.llm.eval(tokens)
+        logits = np.asarray(self.llm.scores[self.llm.n_tokens - 1], dtype=np.float64)
+        top = logits.max()
+        out: np.ndarray = logits - (top + np.log(np.exp(logits - top).sum()))
+        return out
+
+    def prompt(self, text: str) -> np.ndarray:
+        self.llm.reset()
+        return self.eval(self.llm.tokenize(text.encode(), add_bos=True, special=True))
+
+    def is_eog(self, tok: int) -> bool:
+        return bool(self.L.llama_vocab_is_eog(self.vocab, tok))
+
+    def piece(self, tok: int) -> bytes:
+        buf = ctypes.create_string_buffer(256)
+        n = self.L.llama_token_to_piece(self.vocab, tok, buf, 256, 0, False)
+        return buf.raw[: max(n, 0)]
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+async def test_logprobs_match_an_independent_greedy_evaluation(small_model_path: Path) -> None:
+    backend = _backend(small_model_path, n_parallel=1)
+    try:
+        req = GenerationRequest("lp", PROMPT, (0,), SamplingParams(temperature=0.0, max_tokens=8))
+        (fin,) = _check_stream(req, await _collect(backend, req))
+    finally:
+        await backend.close()
+    ref = _Reference(small_model_path)
+    try:
+        lp = ref.prompt(PROMPT)
+        total, count, tokens = 0.0, 0, []
+        while count < 8:
+            tok = int(lp.argmax())
+            total += float(lp[tok])
+            count += 1
+            if ref.is_eog(tok):
+                break
+            tokens.append(tok)
+            lp = ref.eval([tok])
+        text = b"".join(ref.piece(t) for t in tokens).decode("utf-8", "replace")
+    finally:
+        ref.close()
+    assert fin.text == text  # the same greedy path, so the same tokens were scored
+    assert fin.meta["logprob_tokens"] == count
+    assert total < 0
+    assert fin.meta["sum_logprob"] == pytest.approx(total, abs=_Reference.TOL * count)
+    assert fin.meta["mean_logprob"] == pytest.approx(fin.meta["sum_logprob"] / count)
+
+
+async def test_logprob_of_sampled_tokens_is_under_the_raw_model(small_model_path: Path) -> None:
+    """Sampled at temperature 0.7 / top-p 0.9 in a batch of four sequences, each one-token
+    sample's log-probability is the raw model's (temperature 1), not the tempered one's."""
+    backend = _backend(small_model_path, n_parallel=4)
+    params = SamplingParams(temperature=0.7, top_p=0.9, max_tokens=1)
+    try:
+        req = GenerationRequest("lp1", PROMPT, tuple(range(6)), params, base_seed=3)
+        fins = _check_stream(req, await _collect(backend, req))
+    finally:
+        await backend.close()
+    ref = _Reference(small_model_path)
+    try:
+        lp = ref.prompt(PROMPT)
+        likely = [int(t) for t in np.flatnonzero(lp > -12.0)]
+        pieces = {t: ref.piece(t).decode("utf-8", "replace") for t in likely}
+        eog = [t for t in likely if ref.is_eog(t)]
+    finally:
+        ref.close()
+    tempered = lp / 0.7 - np.log(np.exp(lp / 0.7).sum())
+    for fin in fins:
+        assert fin.meta["logprob_tokens"] == 1
+        got = fin.meta["sum_logprob"]
+        tokens = eog if fin.text == "" else [t for t in likely if pieces[t] == fin.text]
+        assert tokens, f"no likely token reads {fin.text!r}"
+        t = min(tokens, key=lambda t: abs(lp[t] - got))
+        assert abs(lp[t] - got) < _Reference.TOL, (fin.text, got, lp[t])
+        assert abs(lp[t] - got) < abs(tempered[t] - got)  # temperature 1, not 0.7

@@ -30,6 +30,17 @@ async def _collect(backend: ReplayBackend, req: GenerationRequest) -> list[Backe
     return [ev async for ev in backend.generate(req)]
 
 
+async def _collect_until_error(
+    backend: ReplayBackend, req: GenerationRequest
+) -> tuple[list[BackendEvent], BackendError]:
+    """The events yielded before the replay said it lacks some requested samples."""
+    events: list[BackendEvent] = []
+    with pytest.raises(BackendError) as info:
+        async for ev in backend.generate(req):
+            events.append(ev)
+    return events, info.value
+
+
 def _finished(events: list[BackendEvent]) -> list[SampleFinished]:
     return [e for e in events if isinstance(e, SampleFinished)]
 
@@ -76,10 +87,12 @@ async def test_jsonl_replays_requested_indices_with_recorded_fields(tmp_path: Pa
     rb = ReplayBackend(f)
     assert isinstance(rb, Backend)
     await rb.start()
-    events = await _collect(rb, _req("p1", (0, 1, 2, 3), base_seed=10))
+    events, error = await _collect_until_error(rb, _req("p1", (0, 1, 2, 3), base_seed=10))
     fin = _finished(events)
-    # index 2 is not in the file: not yielded
+    # index 2 is not in the file: the others are yielded, then the replay says what it lacks
     assert [e.index for e in fin] == [0, 1, 3]
+    assert "holds 3 samples of 'p1' (indices 0-1, 3), not sample(s) 2" in str(error)
+    assert str(f) in str(error)
     assert [e.index for e in events if isinstance(e, SampleStarted)] == [0, 1, 3]
     by = {e.index: e for e in fin}
     assert by[0].seed == 99 and by[0].text == "a" and by[0].finish_reason == "length"
@@ -95,7 +108,10 @@ async def test_jsonl_replays_requested_indices_with_recorded_fields(tmp_path: Pa
     assert rb.known_correct("p1", 2) is None
     assert rb.problem_ids() == ["p1", "p2"]
     assert rb.indices("p1") == [0, 1, 3]
-    assert await _collect(rb, _req("nope", (0, 1))) == []
+    assert rb.recorded_prefix("p1") == 2  # 0, 1 without a gap: the largest replayable budget
+    assert rb.recorded_prefix("p2") == 1 and rb.recorded_prefix("nope") == 0
+    events, error = await _collect_until_error(rb, _req("nope", (0, 1)))
+    assert events == [] and "has no problem 'nope'" in str(error)
     await rb.close()
 
 
@@ -105,8 +121,10 @@ async def test_paper_yaml_directory(tmp_path: Path) -> None:
     rb = ReplayBackend(tmp_path)
     await rb.start()
     assert rb.problem_ids() == ["12", "7"]
-    fin = _finished(await _collect(rb, _req("12", (2, 0, 5), base_seed=3)))
+    events, error = await _collect_until_error(rb, _req("12", (2, 0, 5), base_seed=3))
+    fin = _finished(events)
     assert [(e.index, e.text, e.seed) for e in fin] == [(2, "z", 5), (0, "x #### 4", 3)]
+    assert "not sample(s) 5" in str(error)
     assert fin[1].meta["recorded_correct"] == 1.0
     assert rb.known_correct("12", 0) is True
     assert rb.known_correct("12", 1) is False
@@ -161,6 +179,7 @@ async def test_close_early_stops(tmp_path: Path) -> None:
             "field 'completion_tokens'",
         ),
         ('{"problem_id": "p", "index": 0, "text": "dup"}', "already on line 1"),
+        ('{"problem_id": "p", "index": 1, "text": "t", "prompt": 7}', "field 'prompt'"),
     ],
 )
 def test_malformed_jsonl_names_file_line_and_field(tmp_path: Path, line: str, needle: str) -> None:
@@ -223,3 +242,26 @@ def test_one_problem_in_two_files_is_refused(tmp_path: Path) -> None:
     _paper_yaml(tmp_path / "5.yaml", ["u"], None)
     with pytest.raises(BackendError, match="problem '5' is also in"):
         ReplayBackend(tmp_path).problem_ids()
+
+
+def test_jsonl_prompt_is_read_and_must_agree(tmp_path: Path) -> None:
+    f = _write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            {"problem_id": "q", "index": 0, "text": "a", "prompt": "Q: 1+1?"},
+            {"problem_id": "q", "index": 1, "text": "b"},
+            {"problem_id": "q", "index": 2, "text": "c", "prompt": "Q: 1+1?"},
+        ],
+    )
+    rb = ReplayBackend(f)
+    assert rb.prompt("q") == "Q: 1+1?"
+    assert rb.prompt("missing") is None
+    _write_jsonl(
+        f,
+        [
+            {"problem_id": "q", "index": 0, "text": "a", "prompt": "Q: 1+1?"},
+            {"problem_id": "q", "index": 1, "text": "b", "prompt": "Q: 2+2?"},
+        ],
+    )
+    with pytest.raises(BackendError, match=r"s\.jsonl:2: field 'prompt' differs .* on line 1"):
+        ReplayBackend(f).load()
