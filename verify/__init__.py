@@ -1,5 +1,6 @@
 """Verification: run each sample in a sandbox and turn the result into a Verdict."""
 
+from verify._bwrap import BwrapSandbox, find_bwrap
 from verify._docker import DockerSandbox, Limits, remove_stale_containers
 from verify._image import (
     DEFAULT_TAG,
@@ -11,7 +12,7 @@ from verify._image import (
     image_exists,
 )
 from verify._local import LocalSandbox
-from verify._open import KINDS, open_sandbox, sandbox_status
+from verify._open import KINDS, best_local, open_sandbox, sandbox_status
 from verify._verdict import (
     OUTPUT_CAP,
     ExecResult,
@@ -35,6 +36,7 @@ __all__ = [
     "KINDS",
     "OUTPUT_CAP",
     "BuildResult",
+    "BwrapSandbox",
     "DockerSandbox",
     "ExecResult",
     "Limits",
@@ -46,11 +48,13 @@ __all__ = [
     "Verdict",
     "Verifier",
     "answers_match",
+    "best_local",
     "build_image",
     "build_image_report",
     "ensure_image",
     "extract_answer",
     "extract_code",
+    "find_bwrap",
     "find_host_python",
     "function_program",
     "image_exists",

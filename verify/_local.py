@@ -1,4 +1,6 @@
-"""The local sandbox: the host's python in a subprocess with limits. Weaker isolation.
+"""The local rlimit sandbox: the host's python in a subprocess with limits. Weakest isolation.
+
+The last resort, used when neither Docker nor bubblewrap (`verify._bwrap`) can run here.
 
 Each program runs through the same executor as in the Docker sandbox (fresh process in a new
 session, wall-clock timeout killing its process group, RLIMIT_AS / CPU / FSIZE / NPROC, output
@@ -64,7 +66,7 @@ class LocalSandbox:
 
     @property
     def name(self) -> str:
-        return "local (weaker isolation)"
+        return "local rlimits (weaker isolation)"
 
     @property
     def weaker_isolation(self) -> bool:

@@ -26,7 +26,7 @@ class Verdict:
     failing_test: str | None = None
     stdout: str = ""
     stderr: str = ""
-    sandbox: str = ""  # which sandbox produced it, e.g. "docker" or "local (weaker isolation)"
+    sandbox: str = ""  # the sandbox that produced it, e.g. "docker" or "local bwrap+cgroups ..."
 
     @property
     def passed(self) -> bool:
@@ -52,7 +52,8 @@ class Sandbox(Protocol):
 
     @property
     def name(self) -> str:
-        """Short label shown to the user, e.g. "docker" or "local (weaker isolation)"."""
+        """Short label shown to the user, e.g. "docker" or
+        "local bwrap+cgroups (weaker isolation)"."""
 
     @property
     def weaker_isolation(self) -> bool: ...

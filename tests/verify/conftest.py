@@ -1,14 +1,20 @@
-"""Fixtures for the verify room: the real image, warm/strict Docker pools, the local sandbox."""
+"""Fixtures for the verify room: the real image, warm/strict Docker pools, the local sandboxes.
+
+The bubblewrap sandbox is a real part that `.ci/run` installs (Debian's `bubblewrap`): its
+tests skip locally when bwrap is missing and fail instead under MONKEYS_REQUIRE_BWRAP=1.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from verify import DockerSandbox, LocalSandbox, build_image
+from tests.conftest import missing
+from verify import BwrapSandbox, DockerSandbox, LocalSandbox, SandboxUnavailable, build_image
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +57,35 @@ async def local() -> AsyncIterator[LocalSandbox]:
     await sb.close()
 
 
-@pytest.fixture(params=["docker", "local"])
+def make_bwrap(pool_size: int = 2, **kw: Any) -> BwrapSandbox:
+    """A bubblewrap sandbox; with cgroups when root (required then under MONKEYS_REQUIRE_BWRAP)."""
+    try:
+        sb = BwrapSandbox(pool_size, **kw)
+    except SandboxUnavailable as e:
+        missing(f"bubblewrap ({e})", "MONKEYS_REQUIRE_BWRAP")
+        raise AssertionError("unreachable") from e
+    if kw.get("cgroups", True) and os.geteuid() == 0 and sb.plan.cgroups is None:
+        missing(f"per-run cgroups as root ({sb.plan.why_no_cgroups})", "MONKEYS_REQUIRE_BWRAP")
+    return sb
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def bwrap() -> AsyncIterator[BwrapSandbox]:
+    sb = make_bwrap(2)
+    await sb.start()
+    yield sb
+    await sb.close()
+
+
+@pytest.fixture(params=["docker", "bwrap", "local"])
 def any_sandbox(request: pytest.FixtureRequest) -> Any:
-    """The warm Docker pool and the local sandbox, for the checks both must pass."""
-    name = "warm" if request.param == "docker" else "local"
+    """The warm Docker pool and both local sandboxes, for the checks all must pass."""
+    name = "warm" if request.param == "docker" else request.param
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(params=["docker", "bwrap"])
+def isolating(request: pytest.FixtureRequest) -> Any:
+    """The sandboxes that isolate the network and the filesystem: Docker and bubblewrap."""
+    name = "warm" if request.param == "docker" else request.param
     return request.getfixturevalue(name)

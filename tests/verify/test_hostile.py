@@ -1,4 +1,5 @@
-"""Hostile samples against the warm Docker pool (and the local sandbox where it applies)."""
+"""Hostile samples against the warm Docker pool, the local bubblewrap sandbox, and the local
+rlimit sandbox where it applies."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from store import Store
 from suites import Problem, ProblemKind
 from verify import OUTPUT_CAP, DockerSandbox, SandboxError, Status, Verifier
 
@@ -80,7 +82,7 @@ async def test_huge_output_is_truncated(any_sandbox: Any) -> None:
     assert "bytes cut" in res.stdout
 
 
-async def test_write_outside_tmp_fails(any_sandbox: Any) -> None:
+async def test_write_outside_tmp_fails(isolating: Any) -> None:
     prog = textwrap.dedent(
         """
         import os
@@ -93,7 +95,7 @@ async def test_write_outside_tmp_fails(any_sandbox: Any) -> None:
                 print("WROTE", path)
         """
     )
-    res = await any_sandbox.run(prog, timeout_s=5)
+    res = await isolating.run(prog, timeout_s=5)
     assert res.exit_code == 0
     assert "WROTE" not in res.stdout
     assert res.stdout.count("denied") == 3
@@ -175,7 +177,7 @@ async def test_ansi_and_markup_are_stored_literally(any_sandbox: Any) -> None:
     assert verdict.sandbox == any_sandbox.name
 
 
-async def test_network_is_unreachable(warm: DockerSandbox) -> None:
+async def test_network_is_unreachable(isolating: Any) -> None:
     prog = textwrap.dedent(
         """
         import socket
@@ -192,27 +194,33 @@ async def test_network_is_unreachable(warm: DockerSandbox) -> None:
             print("no dns")
         """
     )
-    res = await warm.run(prog, timeout_s=10)
+    res = await isolating.run(prog, timeout_s=10)
     assert res.exit_code == 0, res.stderr
     assert "CONNECTED" not in res.stdout and "RESOLVED" not in res.stdout
     assert res.stdout.count("blocked") == 3
 
 
-async def test_host_files_are_not_visible(warm: DockerSandbox, tmp_path: Path) -> None:
+async def test_host_files_are_not_visible(isolating: Any, tmp_path: Path) -> None:
     secret = tmp_path / f"secret-{uuid.uuid4().hex}.txt"
     secret.write_text("host secret")
+    with Store.open(tmp_path / "monkeys.db") as store:
+        db = store.path
     repo_file = Path(__file__).resolve()
+    paths = [str(secret), str(db), str(repo_file), "/var/run/docker.sock", "/root", "/home"]
     prog = textwrap.dedent(
         f"""
         import os
-        for p in ({str(secret)!r}, {str(repo_file)!r}, "/var/run/docker.sock", "/root"):
+        for p in {paths!r}:
             print(p, os.path.exists(p))
+        print(os.getcwd(), sorted(os.listdir(".")))
         """
     )
-    res = await warm.run(prog, timeout_s=5)
+    res = await isolating.run(prog, timeout_s=5)
     assert res.exit_code == 0
+    assert db.exists()
     assert "True" not in res.stdout
-    assert res.stdout.count("False") == 4
+    assert res.stdout.count("False") == len(paths)
+    assert res.stdout.splitlines()[-1] in ("/tmp/run ['main.py']", "/tmp ['main.py']")
 
 
 async def test_sample_runs_unprivileged_in_fresh_tmp(warm: DockerSandbox) -> None:

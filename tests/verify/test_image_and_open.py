@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.verify.conftest import make_bwrap
 from verify import (
+    BwrapSandbox,
     DockerSandbox,
     LocalSandbox,
     SandboxUnavailable,
@@ -90,12 +94,33 @@ async def test_close_removes_pool_containers(docker_client: Any, sandbox_image: 
     assert not ids & {c.id for c in docker_client.containers.list(all=True)}
 
 
-def test_open_sandbox_local_and_bad_kind() -> None:
+def test_open_sandbox_local_picks_bwrap_and_bad_kind() -> None:
+    make_bwrap(1)  # skips (or fails under MONKEYS_REQUIRE_BWRAP) when bwrap cannot run
     sb, warning = open_sandbox("local")
-    assert isinstance(sb, LocalSandbox) and warning is None
-    assert sb.weaker_isolation and sb.name == "local (weaker isolation)"
+    assert isinstance(sb, BwrapSandbox) and sb.weaker_isolation
+    assert "weaker isolation" in sb.name and sb.name.startswith("local bwrap")
+    if os.geteuid() == 0:
+        assert sb.name == "local bwrap+cgroups (weaker isolation)" and warning is None
+    else:
+        assert sb.name == "local bwrap, rlimits only (weaker isolation)"
+        assert warning is not None and "rlimits only" in warning
     with pytest.raises(ValueError, match="unknown sandbox kind"):
         open_sandbox("vm")
+
+
+def test_without_bwrap_the_rlimit_sandbox_is_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
+    sb, warning = open_sandbox("local")
+    assert isinstance(sb, LocalSandbox)
+    assert sb.name == "local rlimits (weaker isolation)" and sb.weaker_isolation
+    assert warning is not None and "bubblewrap (bwrap) is not installed" in warning
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/monkeys-docker.sock")
+    sb, warning = open_sandbox("auto")
+    assert isinstance(sb, LocalSandbox)
+    assert warning is not None and "WEAKER ISOLATION" in warning
+    assert "bubblewrap (bwrap) is not installed" in warning
 
 
 def test_open_sandbox_without_engine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,10 +128,12 @@ def test_open_sandbox_without_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SandboxUnavailable, match="monkeys sandbox build") as e:
         open_sandbox("docker")
     assert "nonexistent/monkeys-docker.sock" in str(e.value)
+    make_bwrap(1)
     sb, warning = open_sandbox("auto")
-    assert isinstance(sb, LocalSandbox)
+    assert isinstance(sb, BwrapSandbox)
     assert warning is not None
     assert "No usable Docker engine" in warning and "WEAKER ISOLATION" in warning
+    assert sb.name in warning
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -1,16 +1,22 @@
 """Runs one untrusted Python program per request, with limits, and reports one JSON line.
 
-Used in three places, always with only the standard library:
+Used in four places, always with only the standard library:
 - inside a warm sandbox container: ``python3 executor.py serve`` reads one JSON request per line
   on stdin and answers one JSON line per request on stdout (a long-lived process, so a sample
   costs a fork+exec inside the container rather than a ``docker exec``);
 - inside a strict (one-shot) container: ``python3 executor.py run CHUNK...`` where the chunks
   are the base64 of one JSON request (split to stay under the kernel's per-argument limit);
-- on the host by the local sandbox: ``python3 executor.py run`` with the request on stdin.
+- on the host by the local rlimit sandbox: ``python3 executor.py run`` with the request on
+  stdin;
+- on the host by the local bubblewrap sandbox: ``python3 executor.py serve``, as the trusted
+  side, each sample started through the ``command`` it is given (``bwrap ... python3 main.py``).
 
 Request keys: program, stdin, timeout_s, memory_mb, output_cap, workdir, scratch, kill_all,
-nproc, fsize_mb. Answer keys: exit_code, stdout, stderr, duration_s, timed_out, oom, truncated
-(or error, when the executor itself failed).
+nproc, fsize_mb, python; and for the bubblewrap sandbox: command (the argv to run instead of
+``python main.py``), join (``cgroup.procs`` files the sample's process joins before it
+starts), uid (the uid and gid it drops to), oom_counter (the file whose ``oom_kill N`` line
+counts OOM kills). Answer keys: exit_code, stdout, stderr, duration_s, timed_out, oom,
+truncated (or error, when the executor itself failed).
 """
 
 from __future__ import annotations
@@ -73,9 +79,9 @@ class Capture:
         return bool(OOM_RE.search(bytes(self.head[-TAIL:]) + b"\n" + bytes(self.tail)))
 
 
-def oom_kills() -> int | None:
+def oom_kills(path: str = OOM_CONTROL) -> int | None:
     try:
-        with open(OOM_CONTROL) as f:
+        with open(path) as f:
             for line in f:
                 if line.startswith("oom_kill "):
                     return int(line.split()[1])
@@ -106,8 +112,20 @@ def wipe(path: str) -> None:
             pass
 
 
-def limiter(memory_mb: int, cpu_s: int, nproc: int, fsize_mb: int) -> Callable[[], None]:
+def limiter(
+    memory_mb: int,
+    cpu_s: int,
+    nproc: int,
+    fsize_mb: int,
+    join: list[str] | None = None,
+    uid: int | None = None,
+) -> Callable[[], None]:
+    """Runs in the sample's process between fork and exec: cgroups, rlimits, then the uid."""
+
     def set_limits() -> None:
+        for procs in join or ():
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
         mem = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
@@ -116,6 +134,10 @@ def limiter(memory_mb: int, cpu_s: int, nproc: int, fsize_mb: int) -> Callable[[
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
         if nproc:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
 
     return set_limits
 
@@ -147,10 +169,13 @@ def run_one(req: dict[str, Any]) -> dict[str, Any]:
         "PYTHONIOENCODING": "utf-8",
     }
     out, err = Capture(cap), Capture(cap)
-    oom_before = oom_kills()
+    oom_counter = req.get("oom_counter") or OOM_CONTROL
+    oom_before = oom_kills(oom_counter)
+    command = req.get("command") or [python, prog_path]
+    uid = req.get("uid")
     start = time.monotonic()
     proc = subprocess.Popen(
-        [python, prog_path],
+        [str(a) for a in command],
         stdin=stdin_f,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -162,6 +187,8 @@ def run_one(req: dict[str, Any]) -> dict[str, Any]:
             int(timeout_s) + 1,
             int(req.get("nproc") or 0),
             int(req.get("fsize_mb", 32)),
+            [str(p) for p in req.get("join") or ()],
+            None if uid is None else int(uid),
         ),
     )
     stdin_f.close()
@@ -201,7 +228,7 @@ def run_one(req: dict[str, Any]) -> dict[str, Any]:
     duration = time.monotonic() - start
     proc.stdout.close()
     proc.stderr.close()
-    oom_after = oom_kills()
+    oom_after = oom_kills(oom_counter)
     oom = not timed_out and (
         err.oom_hint()
         or exit_code == -signal.SIGKILL
