@@ -6,15 +6,20 @@ runs each sample in a fresh process with its own limits, then kills whatever the
 behind and empties /tmp. A container runs one sample at a time; an asyncio queue hands them
 out. A container whose executor dies is replaced and the sample retried once.
 
-Strict mode starts one container per sample (slower, nothing shared between samples).
+Strict mode starts one container per sample (slower, nothing shared between samples); a
+container that dies without an answer is retried once in a new one, too.
 
-Every container carries the label ``monkeys.sandbox=1`` and its owner's host and pid, so a
-later process can remove what a crashed one left behind.
+When both tries fail the sample's verdict is ``sandbox_error`` (the sandbox failed, not the
+sample). Every container carries the label ``monkeys.sandbox=1`` and its owner's host and pid:
+`close()` removes the pool's, an exit handler removes them when `close()` was never reached,
+and the next start-up removes what a crashed (killed) process left behind. Nothing assumes the
+local socket: the client comes from the environment (``DOCKER_HOST`` and friends).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import contextlib
 import json
@@ -289,6 +294,7 @@ class DockerSandbox:
         await asyncio.to_thread(remove_stale_containers, client)
         self._started = True
         self._closed = False
+        atexit.register(self._remove_at_exit)
         if not self.strict:
             try:
                 workers = await asyncio.gather(
@@ -331,9 +337,19 @@ class DockerSandbox:
             raise SandboxError("the docker sandbox is not started")
         if self.strict:
             async with self._strict_sem:
-                return await asyncio.to_thread(
-                    self._run_strict, program, stdin, timeout_s, memory_mb
-                )
+                try:
+                    return await asyncio.to_thread(
+                        self._run_strict, program, stdin, timeout_s, memory_mb
+                    )
+                except _Dead:  # the container died without an answer: once more, fresh
+                    self.replaced += 1
+                try:
+                    return await asyncio.to_thread(
+                        self._run_strict, program, stdin, timeout_s, memory_mb
+                    )
+                except _Dead as e:
+                    self.replaced += 1
+                    raise SandboxError(f"the sandbox container failed twice: {e}") from None
         req = self._request(
             program, stdin, timeout_s, memory_mb, workdir="/tmp/run", scratch="/tmp", kill_all=True
         )
@@ -375,21 +391,33 @@ class DockerSandbox:
         try:
             try:
                 c.wait(timeout=timeout_s + GRACE_S)
+                out = c.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
+                err = c.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
+            except docker.errors.NotFound as e:
+                raise _Dead(f"the sandbox container was removed: {e}") from e
             except Exception as e:
                 raise SandboxError(f"the sandbox container did not finish: {e}") from e
-            out = c.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
-            err = c.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
         finally:
             with contextlib.suppress(docker.errors.NotFound):
                 c.remove(force=True)
         try:
             answer: dict[str, Any] = json.loads(out.splitlines()[-1])
         except (ValueError, IndexError):
-            raise SandboxError(f"the sandbox container gave no result: {err[-300:]!r}") from None
+            raise _Dead(f"the sandbox container gave no result: {err[-300:]!r}") from None
         return _result(answer)
+
+    def _remove_at_exit(self) -> None:
+        """At interpreter exit without `close()`: remove whatever containers are left."""
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for w in workers:
+            with contextlib.suppress(Exception):
+                w.remove()
 
     async def close(self) -> None:
         self._closed = True
+        atexit.unregister(self._remove_at_exit)
         with self._lock:
             workers = list(self._workers)
         await asyncio.gather(

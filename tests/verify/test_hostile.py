@@ -3,6 +3,7 @@ rlimit sandbox where it applies."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import textwrap
 import time
@@ -280,3 +281,51 @@ async def test_dead_container_is_replaced_and_sample_retried(
     assert res.stdout == "42\n"
     assert single.replaced == before + 1
     assert worker.id not in {c.id for c in docker_client.containers.list(all=True)}
+
+
+SLOW_OK = "import time\ntime.sleep(1.0)\nprint('survived')\n"
+
+
+async def _kill_soon(docker_client: Any, ids: set[str], delay: float = 0.4) -> str:
+    """Kill the first running container among `ids` after `delay` seconds; returns its id."""
+    await asyncio.sleep(delay)
+    running = [c.id for c in docker_client.containers.list() if c.id in ids]
+    assert running, "no sandbox container to kill"
+    docker_client.api.kill(running[0])
+    return str(running[0])
+
+
+async def test_container_dying_mid_sample_is_replaced_and_the_sample_retried(
+    single: DockerSandbox, docker_client: Any
+) -> None:
+    (worker,) = single._workers
+    before = single.replaced
+    task = asyncio.create_task(single.run(SLOW_OK, timeout_s=5))
+    killed = await _kill_soon(docker_client, {worker.id})
+    res = await task
+    assert killed == worker.id
+    assert res.exit_code == 0 and res.stdout == "survived\n"  # the retry, in a new container
+    assert single.replaced == before + 1
+    assert worker.id not in {c.id for c in docker_client.containers.list(all=True)}
+
+
+async def test_strict_container_dying_mid_sample_is_retried(
+    docker_client: Any, sandbox_image: str
+) -> None:
+    sb = DockerSandbox(pool_size=1, image=sandbox_image, strict=True, client=docker_client)
+    await sb.start()
+    try:
+        before = {c.id for c in docker_client.containers.list(all=True)}
+        task = asyncio.create_task(sb.run(SLOW_OK, timeout_s=5))
+        await asyncio.sleep(0.4)
+        new = {
+            c.id
+            for c in docker_client.containers.list(filters={"label": "monkeys.sandbox=1"})
+            if c.id not in before
+        }
+        await _kill_soon(docker_client, new, 0.0)
+        res = await task
+        assert res.stdout == "survived\n"
+        assert sb.replaced == 1
+    finally:
+        await sb.close()

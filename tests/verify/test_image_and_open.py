@@ -23,6 +23,7 @@ from verify import (
     image_exists,
     open_sandbox,
     remove_stale_containers,
+    sandbox_status,
 )
 from verify._docker import OWNER_HOST_LABEL, OWNER_PID_LABEL
 from verify._image import HASH_LABEL, LABEL, content_hash
@@ -146,3 +147,58 @@ async def test_open_sandbox_auto_picks_docker(docker_client: Any, sandbox_image:
         assert res.stdout == "via auto\n"
     finally:
         await sb.close()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_explicit_docker_host_works_unchanged(
+    docker_client: Any, sandbox_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOCKER_HOST is how verification reaches a remote engine: nothing assumes the socket."""
+    sock = "/var/run/docker.sock"
+    if not os.path.exists(sock):
+        pytest.skip("the engine here is not on the default unix socket")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{sock}")
+    for kind in ("docker", "docker-strict"):
+        sb, warning = open_sandbox(kind, pool_size=1)
+        assert isinstance(sb, DockerSandbox) and warning is None
+        await sb.start()
+        try:
+            res = await sb.run("print('via DOCKER_HOST')", timeout_s=5)
+        finally:
+            await sb.close()
+        assert res.stdout == "via DOCKER_HOST\n"
+    assert f"at unix://{sock}" in sandbox_status()
+
+
+def test_containers_are_removed_at_exit_and_after_a_crash(
+    docker_client: Any, sandbox_image: str
+) -> None:
+    """A process that exits without close() removes its pool; a killed one's pool is removed
+    by the next start-up."""
+    prog = (
+        "import asyncio, os, sys, time\n"
+        "from verify import DockerSandbox\n"
+        "async def main():\n"
+        f"    sb = DockerSandbox(pool_size=1, image={sandbox_image!r})\n"
+        "    await sb.start()\n"
+        "    print(next(iter(sb._workers)).id, flush=True)\n"
+        "    if sys.argv[1] == 'crash':\n"
+        "        os.kill(os.getpid(), 9)\n"
+        "asyncio.run(main())\n"
+    )
+
+    def pool_of(mode: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", prog, mode], capture_output=True, text=True, timeout=120
+        )
+        return out.stdout.split()[0]
+
+    def exists(cid: str) -> bool:
+        return cid in {c.id for c in docker_client.containers.list(all=True)}
+
+    left_at_exit = pool_of("exit")
+    assert not exists(left_at_exit)
+    crashed = pool_of("crash")
+    assert exists(crashed)  # nothing ran at SIGKILL
+    assert remove_stale_containers(docker_client) >= 1  # what every start-up does first
+    assert not exists(crashed)
