@@ -10,6 +10,12 @@ frees its slot, which is refilled at once from the queue (the next index of the 
 or another outstanding request), re-using a prompt that is already in the KV cache: its own,
 a live sequence's, or a longest common prefix of either.
 
+Each sampled token's log-probability under the model (log-softmax of the raw logits,
+temperature 1) is read from llama.cpp's logits buffer through a numpy view (no copy; one
+vectorised log-sum-exp per step for all live sequences) and summed per sample:
+``SampleFinished.meta["sum_logprob"]``, ``["mean_logprob"]`` and ``["logprob_tokens"]`` (the
+tokens scored, an end-of-generation token included).
+
 All llama.cpp calls happen on one dedicated engine thread (a llama context is single-threaded).
 `generate` hands work to that thread through a thread-safe queue and receives events through
 an ``asyncio.Queue`` fed with ``loop.call_soon_threadsafe``, so the event loop never blocks.
@@ -173,6 +179,7 @@ class LlamaCppBackend:
         self._outbox: dict[_Job, list[_Item]] = {}
         self._stopping = False
         self._dead: BaseException | None = None  # why the engine thread died, if it did
+        self.logprob_seconds = 0.0  # engine time spent on log-probabilities (for bench/)
 
     # --- the async side ----------------------------------------------------------------
 
@@ -594,7 +601,9 @@ class LlamaCppBackend:
         self._decode([(s.next_token, s.pos, s.seq_id, True) for s in live])
         # Every entry asked for logits, so row j is live[j]'s. The samplers copy the logits
         # (llama_sampler_sample builds its own candidates), so the buffer stays the model's.
+        t0 = time.perf_counter()
         logits, lse = self._logits(len(live))
+        self.logprob_seconds += time.perf_counter() - t0
         for j, slot in enumerate(live):
             job = slot.job
             assert job is not None

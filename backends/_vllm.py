@@ -179,14 +179,20 @@ class VLLMBackend:
                 _check_vllm_importable()
                 factory = _vllm_engine
             try:
-                # Loading takes a while: in a worker thread, so that the UI keeps drawing.
-                self._engine = await asyncio.to_thread(factory, self._model, self._engine_args)
-            except ValueError as e:
-                if "main thread" not in str(e):
-                    raise
-                # A vLLM that installs signal handlers while building its engine can only be
-                # built on the main thread: do so (the UI waits for the load).
-                self._engine = factory(self._model, self._engine_args)
+                try:
+                    # Loading takes a while: in a worker thread, so the UI keeps drawing.
+                    engine = await asyncio.to_thread(factory, self._model, self._engine_args)
+                except ValueError as e:
+                    if "main thread" not in str(e):
+                        raise
+                    # A vLLM that installs signal handlers while building its engine can only
+                    # be built on the main thread: do so (the UI waits for the load).
+                    engine = factory(self._model, self._engine_args)
+            except BackendError:
+                raise
+            except Exception as e:  # CUDA out of memory, a bad engine argument, ...
+                raise BackendError(f"vLLM could not start {self._model!r}: {e}") from e
+            self._engine = engine
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None

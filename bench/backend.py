@@ -4,18 +4,28 @@ max_tokens, stop strings and sampling parameters, measured side by side in one r
 
 Goal: the backend >= 3x the loop's samples/s. Both use the same number of CPU threads; the
 loop keeps llama-cpp-python's own prompt-prefix cache (it re-uses the prompt's KV cache between
-samples of one prompt), so it is an honest baseline.
+samples of one prompt), so it is an honest baseline. The backend's figure includes the
+per-token log-probabilities it computes (their share of the time is printed).
+
+Also printed, not part of the goal: the replay backend replaying the parallel run's samples
+from a JSONL file, and with ``--openai`` the OpenAI-compatible backend against
+``python -m llama_cpp.server`` on loopback with the same model and threads (that server runs
+one request at a time and ignores ``n``, so expect about the loop's speed).
 
     .venv/bin/python bench/backend.py [--model qwen2.5-coder-0.5b-instruct] [--samples 16]
-        [--max-tokens 128] [--prompts 3] [--n-parallel 16] [--threads N]
+        [--max-tokens 128] [--prompts 3] [--n-parallel 16] [--threads N] [--openai]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backends import (
     DEFAULT_MODEL,
+    Backend,
     GenerationRequest,
     LlamaCppBackend,
+    OpenAICompatBackend,
+    ReplayBackend,
     SampleFinished,
     SamplingParams,
     resolve_model,
@@ -76,6 +89,23 @@ def run_loop(
     return n, tokens, seconds
 
 
+async def draw_all(
+    backend: Backend, prompts: list[str], params: SamplingParams, samples: int
+) -> tuple[list[SampleFinished], float]:
+    """All prompts' samples through `backend` (started), requests concurrent."""
+    done: list[SampleFinished] = []
+
+    async def one(p: int, prompt: str) -> None:
+        req = GenerationRequest(f"p{p}", prompt, tuple(range(samples)), params, 1000 * p)
+        async for ev in backend.generate(req):
+            if isinstance(ev, SampleFinished):
+                done.append(ev)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(p, prompt) for p, prompt in enumerate(prompts)))
+    return done, time.perf_counter() - t0
+
+
 async def run_backend(
     path: Path,
     prompts: list[str],
@@ -84,28 +114,87 @@ async def run_backend(
     threads: int,
     n_parallel: int,
     ctx: int,
-) -> tuple[int, int, float]:
-    """All prompts' samples through one LlamaCppBackend, requests concurrent."""
+) -> tuple[list[SampleFinished], float, float]:
+    """(samples, seconds, seconds spent on log-probabilities) of one LlamaCppBackend."""
     backend = LlamaCppBackend(
         path, model_name=path.name, n_parallel=n_parallel, n_ctx_per_seq=ctx, threads=threads
     )
     await backend.start()
-    n = tokens = 0
-
-    async def one(p: int, prompt: str) -> None:
-        nonlocal n, tokens
-        req = GenerationRequest(f"p{p}", prompt, tuple(range(samples)), params, 1000 * p)
-        async for ev in backend.generate(req):
-            if isinstance(ev, SampleFinished):
-                n += 1
-                tokens += ev.completion_tokens
-
-    t0 = time.perf_counter()
     try:
-        await asyncio.gather(*(one(p, prompt) for p, prompt in enumerate(prompts)))
-        return n, tokens, time.perf_counter() - t0
+        done, seconds = await draw_all(backend, prompts, params, samples)
     finally:
         await backend.close()
+    return done, seconds, backend.logprob_seconds
+
+
+async def run_replay(
+    done: list[SampleFinished], prompts: list[str], params: SamplingParams, samples: int
+) -> tuple[int, float]:
+    """Replay `done` from a JSONL file through ReplayBackend (instant)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "samples.jsonl"
+        with f.open("w", encoding="utf-8") as out:
+            for s in done:
+                row = {
+                    "problem_id": s.problem_id,
+                    "index": s.index,
+                    "text": s.text,
+                    "seed": s.seed,
+                    "prompt_tokens": s.prompt_tokens,
+                    "completion_tokens": s.completion_tokens,
+                    "finish_reason": s.finish_reason,
+                }
+                out.write(json.dumps(row) + "\n")
+        backend = ReplayBackend(f)
+        await backend.start()  # reads the file (not timed)
+        replayed, seconds = await draw_all(backend, prompts, params, samples)
+        return len(replayed), seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def run_openai(
+    path: Path, prompts: list[str], params: SamplingParams, samples: int, threads: int, ctx: int
+) -> tuple[list[SampleFinished], float]:
+    """The OpenAI-compatible backend against llama-cpp-python's server on loopback."""
+    import httpx
+
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", "bench",
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(ctx),
+        "--n_threads", str(threads), "--n_threads_batch", str(threads),
+        "--interrupt_requests", "False",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited ({proc.returncode})")
+            try:
+                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama_cpp.server did not come up in 120 s")
+            time.sleep(0.25)
+        backend = OpenAICompatBackend(url, "bench", concurrency=4)
+        await backend.start()
+        try:
+            return await draw_all(backend, prompts, params, samples)
+        finally:
+            await backend.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def main() -> int:
@@ -118,6 +207,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--top-p", type=float, default=0.95)
+    ap.add_argument(
+        "--openai", action="store_true", help="also measure the OpenAI backend (llama_cpp.server)"
+    )
     a = ap.parse_args()
 
     path = resolve_model(a.model)
@@ -140,15 +232,34 @@ def main() -> int:
         flush=True,
     )
 
-    n, tok, sec = asyncio.run(
+    done, sec, lp_sec = asyncio.run(
         run_backend(path, prompts, params, a.samples, a.threads, a.n_parallel, ctx)
     )
+    n, tok = len(done), sum(s.completion_tokens for s in done)
     par_sps = n / sec
     print(
         f"parallel backend (n_parallel={a.n_parallel}): {n} samples, {tok} tokens in "
-        f"{sec:.1f}s = {par_sps:.3f} samples/s, {tok / sec:.1f} tok/s | {load()}",
+        f"{sec:.1f}s = {par_sps:.3f} samples/s, {tok / sec:.1f} tok/s "
+        f"(log-probabilities: {lp_sec:.2f}s = {100 * lp_sec / sec:.1f}% of it) | {load()}",
         flush=True,
     )
+
+    r_n, r_sec = asyncio.run(run_replay(done, prompts, params, a.samples))
+    print(
+        f"replay backend (the same samples from JSONL): {r_n} samples in {r_sec:.3f}s = "
+        f"{r_n / r_sec:.0f} samples/s",
+        flush=True,
+    )
+
+    if a.openai:
+        o_done, o_sec = asyncio.run(run_openai(path, prompts, params, a.samples, a.threads, ctx))
+        o_tok = sum(s.completion_tokens for s in o_done)
+        print(
+            f"openai backend (llama_cpp.server on loopback, concurrency 4): {len(o_done)} "
+            f"samples, {o_tok} tokens in {o_sec:.1f}s = {len(o_done) / o_sec:.3f} samples/s, "
+            f"{o_tok / o_sec:.1f} tok/s | {load()}",
+            flush=True,
+        )
 
     ratio = par_sps / loop_sps
     ok = ratio >= GOAL

@@ -88,9 +88,13 @@ def measure_monkeys(a: argparse.Namespace) -> dict[str, float]:
     from backends._vllm import VLLMBackend
 
     async def run() -> dict[str, float]:
-        backend = VLLMBackend(
-            a.model, engine_args={"gpu_memory_utilization": a.gpu_memory_utilization, "seed": 0}
-        )
+        # the offline LLM turns stats logging off by default: the same here, for a fair match
+        engine_args = {
+            "gpu_memory_utilization": a.gpu_memory_utilization,
+            "seed": 0,
+            "disable_log_stats": True,
+        }
+        backend = VLLMBackend(a.model, engine_args=engine_args)
         await backend.start()
         ps = prompts(a.problems)
 

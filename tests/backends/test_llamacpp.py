@@ -310,7 +310,7 @@ class _Reference:
         return out
 
     def prompt(self, text: str) -> np.ndarray:
-        self.llm.reset()
+        self.llm.reset()  # type: ignore[no-untyped-call]
         return self.eval(self.llm.tokenize(text.encode(), add_bos=True, special=True))
 
     def is_eog(self, tok: int) -> bool:

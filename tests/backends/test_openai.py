@@ -12,6 +12,7 @@ stream JSON.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -40,6 +41,9 @@ from backends._protocol import (
     SamplingParams,
     TextDelta,
 )
+from monkeys_tui._session import RunOptions, make_backend, make_verifier, prepare_run
+from scheduler import Scheduler, SchedulerConfig
+from store import Store
 
 ALIAS = "smollm2"
 PROMPT = "Here is a short story about a cat who lives in a library.\n\n"
@@ -363,7 +367,14 @@ async def test_429_then_200_is_retried_and_usage_is_used(scripted: tuple[str, _S
     ok = _sse(
         {"choices": [{"index": 0, "text": "hel", "finish_reason": None}]},
         {"choices": [{"index": 0, "text": "lo", "finish_reason": "stop"}]},
-        {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2}},
+        {
+            "choices": [],
+            "usage": {
+                "prompt_tokens": 9,
+                "completion_tokens": 2,
+                "prompt_tokens_details": {"cached_tokens": 8},
+            },
+        },
         "[DONE]",
     )
     script.completions = [
@@ -378,6 +389,7 @@ async def test_429_then_200_is_retried_and_usage_is_used(scripted: tuple[str, _S
     assert (f.text, f.seed, f.finish_reason) == ("hello", 5, "stop")
     assert (f.prompt_tokens, f.completion_tokens) == (9, 2)
     assert "tokens_estimated" not in f.meta
+    assert f.meta["prompt_tokens_reused"] == 8  # the server's prefix-cache hit
 
     script.completions = [_Reply(503, b"busy")] * 3
     with pytest.raises(BackendError, match=r"HTTP 503.*gave up after 3 attempts"):
@@ -406,3 +418,70 @@ async def test_timeout_says_so(scripted: tuple[str, _Script]) -> None:
         await _collect(b, _req((1,), max_tokens=4))
     assert time.monotonic() - t0 < 3.0
     await b.close()
+
+
+# -- through the session layer (what `monkeys run --backend openai` opens) ------------------
+
+
+async def test_api_key_env_names_the_variable_sent(
+    scripted: tuple[str, _Script], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url, script = scripted
+    monkeypatch.setenv("MONKEYS_TEST_SERVER_KEY", "k-123")
+    suite = tmp_path / "s.jsonl"
+    suite.write_text(
+        json.dumps({"id": "q", "kind": "final_answer", "prompt": "2+2=", "answer": "4"}) + "\n",
+        encoding="utf-8",
+    )
+    opts = RunOptions(
+        suite=str(suite),
+        backend="openai",
+        base_url=url + "/v1",
+        served_model="stub-model",
+        api_key_env="MONKEYS_TEST_SERVER_KEY",
+        db=tmp_path / "k.db",
+    )
+    with Store.open(opts.db) as store:
+        run = prepare_run(store, opts).run
+        backend = make_backend(run, opts)
+        await backend.start()
+        await backend.close()
+    assert script.seen_auth == ["Bearer k-123"]
+
+
+@pytest.mark.model
+async def test_a_run_through_the_scheduler(llama_server: str, tmp_path: Path) -> None:
+    suite = tmp_path / "s.jsonl"
+    suite.write_text(
+        json.dumps({"id": "add", "kind": "final_answer", "prompt": "2+2=", "answer": "4"}) + "\n",
+        encoding="utf-8",
+    )
+    opts = RunOptions(
+        suite=str(suite),
+        samples=3,
+        max_tokens=6,
+        backend="openai",
+        base_url=llama_server,
+        served_model=ALIAS,
+        concurrency=2,
+        parallel=3,
+        db=tmp_path / "o.db",
+    )
+    with Store.open(opts.db) as store:
+        prepared = prepare_run(store, opts)
+        run = prepared.run
+        assert (run.backend, run.model) == ("openai", f"{ALIAS}@{llama_server}")
+        backend = make_backend(run, opts)
+        await backend.start()
+        try:
+            scheduler = Scheduler(
+                store, run.id, backend, make_verifier(None, run), config=SchedulerConfig(3)
+            )
+            assert await asyncio.wait_for(scheduler.run(), 120) == "done"
+        finally:
+            await backend.close()
+        stored = store.samples(run.id, "add")
+        assert [s.idx for s in stored] == [0, 1, 2]
+        assert all(s.verdict is not None for s in stored)
+        assert len({s.prompt_tokens for s in stored}) == 1  # the prompt's length, per sample
+        assert prepare_run(store, opts).resumed

@@ -56,6 +56,7 @@ class FakeRequestOutput:  # shape of vllm.outputs.RequestOutput
     prompt_token_ids: list[int]
     outputs: list[FakeCompletionOutput]
     finished: bool
+    num_cached_tokens: int | None = None
 
 
 @dataclass
@@ -74,6 +75,8 @@ class FakeAsyncLLMForTestsNoGPU:
     requests: list[tuple[str, FakeSamplingParamsForTestsNoGPU]] = field(default_factory=list)
     aborted: list[str] = field(default_factory=list)
     shut_down: bool = False
+    report_cache: bool = True  # set num_cached_tokens, as vLLM does (prefix caching)
+    seen_prompts: set[str] = field(default_factory=set)
 
     @staticmethod
     def words(seed: int) -> list[str]:
@@ -86,6 +89,11 @@ class FakeAsyncLLMForTestsNoGPU:
         sp = sampling_params
         self.requests.append((request_id, sp))
         prompt_ids = list(range(len(prompt.split())))
+        # like the prefix cache: a prompt seen before is found there (whole, in this stand-in)
+        cached = (
+            (len(prompt_ids) if prompt in self.seen_prompts else 0) if self.report_cache else None
+        )
+        self.seen_prompts.add(prompt)
         streams = [self.words(sp.seed + j)[: sp.max_tokens] for j in range(sp.n)]
         natural = [len(self.words(sp.seed + j)) for j in range(sp.n)]
         step = 0
@@ -103,7 +111,7 @@ class FakeAsyncLLMForTestsNoGPU:
                     outs.append(FakeCompletionOutput(j, ws[step], [1000 + step], reason))
             step += 1
             finished = step >= max(len(ws) for ws in streams)
-            yield FakeRequestOutput(request_id, prompt_ids, outs, finished)
+            yield FakeRequestOutput(request_id, prompt_ids, outs, finished, cached)
             if finished:
                 return
 
@@ -294,3 +302,45 @@ async def test_without_vllm_start_says_how_to_install() -> None:
     assert str(ei.value) == NOT_INSTALLED
     assert "pip install monkeys[vllm]" in NOT_INSTALLED
     await b.close()  # closing a never-started backend is fine
+
+
+async def test_prompt_tokens_reused_comes_from_num_cached_tokens() -> None:
+    b, made = _backend()
+    first = [e for e in await _collect(b, _req((0, 1))) if isinstance(e, SampleFinished)]
+    again = [e for e in await _collect(b, _req((2,))) if isinstance(e, SampleFinished)]
+    assert {f.prompt_tokens for f in first + again} == {6}
+    assert [f.meta["prompt_tokens_reused"] for f in first] == [0.0, 0.0]
+    assert again[0].meta["prompt_tokens_reused"] == 6.0
+    made[0].report_cache = False  # an engine that does not say: the key is absent
+    (other,) = [e for e in await _collect(b, _req((3,))) if isinstance(e, SampleFinished)]
+    assert "prompt_tokens_reused" not in other.meta
+    await b.close()
+
+
+async def test_an_engine_that_must_be_built_on_the_main_thread() -> None:
+    """A vLLM that installs signal handlers while building refuses a worker thread; the
+    backend then builds it on the event loop's (main) thread."""
+    import threading
+
+    threads: list[str] = []
+
+    def factory(model: str, engine_args: dict[str, Any]) -> FakeAsyncLLMForTestsNoGPU:
+        threads.append(threading.current_thread().name)
+        if threading.current_thread() is not threading.main_thread():
+            raise ValueError("signal only works in main thread of the main interpreter")
+        return FakeAsyncLLMForTestsNoGPU(model, engine_args)
+
+    b = VLLMBackend(
+        "m", engine_factory=factory, sampling_params_factory=FakeSamplingParamsForTestsNoGPU
+    )
+    await b.start()
+    assert len(threads) == 2 and threads[1] == threading.main_thread().name
+    assert len([e for e in await _collect(b, _req((0,))) if isinstance(e, SampleFinished)]) == 1
+    await b.close()
+
+    def broken(model: str, engine_args: dict[str, Any]) -> FakeAsyncLLMForTestsNoGPU:
+        raise ValueError("max_model_len is too large")
+
+    other = VLLMBackend("m", engine_factory=broken)
+    with pytest.raises(BackendError, match="vLLM could not start 'm': max_model_len"):
+        await other.start()
