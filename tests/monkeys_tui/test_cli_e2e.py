@@ -3,6 +3,7 @@ and a real SQLite file; then resume and extend."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -102,6 +103,9 @@ def test_run_with_local_sandbox_says_weaker_isolation(
         (["run", "--samples", "0"], "--samples"),
         (["run", "--model", "/no/such/model.gguf"], "model"),
         (["run", "--temperature", "-1"], "temperature"),
+        (["run", "--backend", "openai"], "--backend openai needs --base-url"),
+        (["run", "--backend", "replay"], "--backend replay needs --replay PATH"),
+        (["run", "--base-url", "http://localhost:8000"], "--base-url is an option of"),
     ],
 )
 def test_bad_input_gets_a_clear_error(
@@ -125,3 +129,30 @@ def test_a_database_that_is_not_ours_is_refused_and_untouched(
     assert code == 2
     assert "error" in capsys.readouterr().err
     assert db.read_bytes() == before
+
+
+def test_replay_over_humaneval_is_verified_then_resumed(tmp_path: Path) -> None:
+    """--backend replay: recorded texts run through the scheduler and the real verifier."""
+    data = tmp_path / "he.jsonl"
+    rows = [
+        {
+            "problem_id": "HumanEval/0",
+            "index": 0,
+            "text": "    return any(abs(a - b) < threshold"
+            " for i, a in enumerate(numbers) for b in numbers[i + 1:])\n",
+        },
+        {"problem_id": "HumanEval/0", "index": 1, "text": "    return True\n"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    db = tmp_path / "replay.db"
+    args = ["run", "--suite", "humaneval", "--problems", "0", "--backend", "replay"]
+    args += ["--replay", str(data), "--sandbox", "local", "--db", str(db)]
+    first = _monkeys([*args, "--samples", "2"], tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "(new)" in first.stdout and "replay" in first.stdout
+    assert _rows(db) == [("HumanEval/0", 0, "pass"), ("HumanEval/0", 1, "fail")]
+    # more samples than were recorded: the budget is capped at the data, the run resumed
+    again = _monkeys([*args, "--samples", "5"], tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "(resumed)" in again.stdout and "1 problems × 2 samples" in again.stdout
+    assert len(_rows(db)) == 2
