@@ -24,6 +24,7 @@ from monkeys_tui._session import (
     make_backend,
     make_policy_for,
     make_sandbox,
+    make_verifier,
     prepare_run,
 )
 from monkeys_tui.commands._registry import command
@@ -37,7 +38,6 @@ from scheduler import (
 )
 from store import Store
 from suites import suite_names
-from verify import Verifier
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -304,7 +304,7 @@ async def _run(opts: RunOptions, console: Console) -> int:
             store,
             run.id,
             backend,
-            Verifier(sandbox),
+            make_verifier(sandbox, run, backend),  # recorded verdicts for --suite replay
             sink=sink,
             config=SchedulerConfig(
                 chunk_size=opts.parallel, verify_concurrency=opts.verify_workers

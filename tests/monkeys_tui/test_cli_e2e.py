@@ -156,3 +156,25 @@ def test_replay_over_humaneval_is_verified_then_resumed(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     assert "(resumed)" in again.stdout and "1 problems × 2 samples" in again.stdout
     assert len(_rows(db)) == 2
+
+
+def test_paper_yaml_replayed_with_recorded_verdicts(tmp_path: Path) -> None:
+    """--suite replay: the paper's per-problem YAML files, judged by their is_corrects."""
+    out = tmp_path / "gsm8k"
+    out.mkdir()
+    for name, samples, corrects in (
+        ("0", ["... #### 4", "... #### 5"], [True, False]),
+        ("1", ["... #### 7", "... #### 7"], [False, False]),
+    ):
+        doc = {"prompt": f"Question {name}", "samples": samples, "is_corrects": corrects}
+        (out / f"{name}.yaml").write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    db = tmp_path / "paper.db"
+    args = ["run", "--suite", "replay", "--backend", "replay", "--replay", str(out)]
+    done = _monkeys([*args, "--samples", "2", "--sandbox", "local", "--db", str(db)], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _rows(db) == [("0", 0, "pass"), ("0", 1, "fail"), ("1", 0, "fail"), ("1", 1, "fail")]
+    con = sqlite3.connect(db)
+    try:
+        assert {r[0] for r in con.execute("SELECT sandbox FROM verdicts")} == {"recorded"}
+    finally:
+        con.close()
