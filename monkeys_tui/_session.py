@@ -279,10 +279,16 @@ def make_backend(run: RunRecord, opts: RunOptions) -> Backend:
             "n_gpu_layers": opts.gpu_layers,
         }
     elif run.backend == "openai":
-        assert opts.base_url is not None  # validated
-        model = opts.served()
+        model, url = opts.served(), opts.base_url
+        if url is None:  # a stored run opened as it is: its model reads served@server
+            model, _, url = run.model.rpartition("@")
+            if not model or not url:
+                raise ValueError(
+                    f"run {run.id}: cannot tell the server from model {run.model!r}; "
+                    "give --base-url and --served-model"
+                )
         extra = {
-            "base_url": opts.base_url,
+            "base_url": url,
             "api_key": os.environ[opts.api_key_env] if opts.api_key_env else None,
             "concurrency": opts.concurrency,
         }

@@ -172,6 +172,10 @@ def test_openai_runs_on_two_servers_are_two_runs_and_each_resumes(tmp_path: Path
             make_backend(first.run, b)
         backend = make_backend(first.run, a)
         assert backend.info.name == "openai" and backend.info.model == "m"
+        # a stored run opened as it is (the app's runs screen): the server comes from its model
+        stored = RunOptions(suite=str(spec), backend="openai", model=first.run.model)
+        reopened = make_backend(first.run, stored)
+        assert reopened.info.model == "m" and reopened.info.detail.startswith("http://a:8000")
 
 
 # ---- replay through the scheduler ----------------------------------------------------------
