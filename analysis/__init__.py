@@ -1,7 +1,7 @@
 """Statistics over per-problem (n, c) counts: coverage, power-law fit, beta-binomial forecast,
 and verifier-free precision. Pure functions; see STATISTICS.md for definitions and policy."""
 
-from ._betabinom import BetaBinomialFit, fit_beta_binomial, log_likelihood
+from ._betabinom import LR_CRITICAL, BetaBinomialFit, fit_beta_binomial, log_likelihood
 from ._cost import (
     COST_UNITS,
     CostCurve,
@@ -31,22 +31,27 @@ from ._coverage import (
     pass_at_k,
     pass_at_k_matrix,
 )
+from ._estimate import Estimate
 from ._powerlaw import PowerLawFit, fit_power_law
-from ._precision import precision_curve
+from ._precision import METHODS, Vote, precision_curve, votes_from_samples
 
 __all__ = [
     "COST_UNITS",
+    "LR_CRITICAL",
+    "METHODS",
     "BetaBinomialFit",
     "CostCurve",
     "CostModel",
     "CostUnit",
     "CoverageCurve",
     "EqualCostPoint",
+    "Estimate",
     "ModelShape",
     "PowerLawFit",
     "Prices",
     "ProblemUsage",
     "RunCost",
+    "Vote",
     "as_counts",
     "cost_curve",
     "coverage_against_cost",
@@ -66,4 +71,5 @@ __all__ = [
     "sample_flops",
     "samples_per_sample",
     "union_seconds",
+    "votes_from_samples",
 ]

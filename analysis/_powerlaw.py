@@ -10,23 +10,53 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import curve_fit
 
 from ._coverage import CountsInput, CoverageCurve, as_counts, log_spaced_ks, pass_at_k_matrix
+from ._estimate import Estimate, estimate, percentile_band
 
 FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class PowerLawFit:
-    """``coverage(k) ~= exp(a * k**b)`` fitted on ``k <= k_fit_max``."""
+    """``coverage(k) ~= exp(a * k**b)`` fitted on ``k <= k_fit_max``.
+
+    ``replicates`` holds the bootstrap refits, one ``(a, b)`` row each (resamples whose curve
+    could not be fitted are dropped); ``band`` is their 2.5-97.5 % prediction band at
+    ``band_ks``; ``at(k)`` gives the forecast and its band at any k.
+    """
 
     a: float
     b: float
     k_fit_max: int
     band: tuple[FloatArray, FloatArray] | None = None
     band_ks: NDArray[np.int64] | None = None
+    replicates: FloatArray | None = None
+    n_points: int = 0
 
     def predict(self, k: ArrayLike) -> FloatArray:
         kf = np.asarray(k, dtype=np.float64)
         return np.asarray(np.exp(self.a * kf**self.b), dtype=np.float64)
+
+    def at(self, k: int) -> Estimate:
+        """Coverage forecast at ``k`` with its bootstrap band: ``(value, lo, hi)``."""
+        value = float(self.predict(np.array([float(k)]))[0])
+        if self.replicates is None or self.replicates.shape[0] == 0:
+            return estimate(value, None)
+        return estimate(value, _predict_many(self.replicates, np.array([float(k)]))[:, 0])
+
+    def band_at(self, ks: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """The 2.5-97.5 % bootstrap band at any ``ks`` (NaN without replicates)."""
+        kf = np.atleast_1d(np.asarray(ks, dtype=np.float64))
+        if self.replicates is None or self.replicates.shape[0] == 0:
+            return np.full(kf.size, np.nan), np.full(kf.size, np.nan)
+        return percentile_band(_predict_many(self.replicates, kf))
+
+    @property
+    def bootstrap(self) -> int:
+        return 0 if self.replicates is None else int(self.replicates.shape[0])
+
+
+def _predict_many(params: FloatArray, k: FloatArray) -> FloatArray:
+    return np.asarray(np.exp(params[:, 0:1] * k[None, :] ** params[:, 1:2]), dtype=np.float64)
 
 
 def _model(k: FloatArray, a: float, b: float) -> FloatArray:
@@ -83,6 +113,7 @@ def fit_power_law(
     a, b = res
     band = None
     bks = None
+    replicates = None
     if bootstrap > 0:
         if counts is None:
             raise ValueError("the bootstrap band needs counts")
@@ -98,12 +129,12 @@ def fit_power_law(
         p = mat.shape[0]
         w = rng.multinomial(p, np.full(p, 1.0 / p), size=bootstrap).astype(np.float64)
         curves = (w @ mat) / p
-        preds = []
+        rows = []
         for row in curves:
             r = _fit_points(ks.astype(np.float64), row)
             if r is not None:
-                preds.append(np.exp(r[0] * bks.astype(np.float64) ** r[1]))
-        if preds:
-            arr = np.array(preds)
-            band = (np.percentile(arr, 2.5, axis=0), np.percentile(arr, 97.5, axis=0))
-    return PowerLawFit(a, b, kmax, band, bks)
+                rows.append(r)
+        replicates = np.array(rows, dtype=np.float64).reshape(-1, 2)
+        if rows:
+            band = percentile_band(_predict_many(replicates, bks.astype(np.float64)))
+    return PowerLawFit(a, b, kmax, band, bks, replicates, int(ks.size))

@@ -1,74 +1,184 @@
-"""Precision without a verifier: majority vote / best-of-k over random size-k subsets."""
+"""Precision without a verifier: pick one answer out of k samples, and how often it is right.
+
+Three selection rules over a size-k subset of a problem's samples (Brown et al. 2024, sec. 4):
+
+- ``"majority"``: the answer given most often (samples with no answer abstain);
+- ``"weighted_majority"``: the answer with the largest sum of scores (scores must be >= 0,
+  e.g. probabilities; a missing score weighs 0);
+- ``"best_of_k"``: the sample with the highest score (samples without a score are skipped).
+
+Ties are broken uniformly at random, and the value is the *expected* correctness of the pick:
+the mean over the tied answers (or samples) of the fraction of correct samples behind each.
+A subset where nothing can be picked (no answer / no score) counts as wrong (0). Weighted sums
+are equal when within 1e-9 (relative) of each other.
+
+The precision at k is the mean over problems of the expected correctness over uniformly random
+size-k subsets: all of them when there are at most ``subsets`` (exact), else ``subsets``
+random ones (100 by default, as in the paper). NaN where some problem has fewer than k
+samples: a mean over a different set of problems would not be comparable along the curve.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-Vote = tuple[str | None, bool, float | None]
+FloatArray = NDArray[np.float64]
+Method = Literal["majority", "best_of_k", "weighted_majority"]
+METHODS: tuple[Method, ...] = ("majority", "best_of_k", "weighted_majority")
+_TIE_RTOL = 1e-9
 
 
-def _pick_value(
-    sub: Sequence[Vote], method: Literal["majority", "best_of_k", "weighted_majority"]
-) -> float:
-    """Expected correctness of the chosen answer, ties broken uniformly at random."""
-    if method == "best_of_k":
-        scored = [(s, ok) for _, ok, s in sub if s is not None]
-        if not scored:
-            return 0.0
-        top = max(s for s, _ in scored)
-        tied = [ok for s, ok in scored if s == top]
-        return float(np.mean(tied))
-    weight: dict[str, float] = {}
-    right: dict[str, list[bool]] = {}
-    for key, ok, s in sub:
-        if key is None:
+class Vote(NamedTuple):
+    """One sample as the selection rules see it: its extracted answer (None: no answer),
+    whether it is actually correct (for scoring the pick, never used to pick), and its score
+    (None: no score). Plain tuples ``(answer, correct, score)`` work the same."""
+
+    answer: str | None
+    correct: bool
+    score: float | None = None
+
+
+VoteLike = Vote | tuple[str | None, bool, float | None] | tuple[str | None, bool]
+
+
+class _HasPassed(Protocol):
+    @property
+    def passed(self) -> bool: ...
+
+
+class SampleLike(Protocol):
+    """What :func:`votes_from_samples` reads from a sample (e.g. ``store.SampleRecord``)."""
+
+    @property
+    def problem_id(self) -> str: ...
+
+    @property
+    def verdict(self) -> _HasPassed | None: ...
+
+
+S = TypeVar("S", bound=SampleLike)
+
+
+def votes_from_samples(
+    samples: Iterable[S],
+    answer: Callable[[S], str | None],
+    score: Callable[[S], float | None] | None = None,
+) -> dict[str, list[Vote]]:
+    """Per problem, the votes of its verified samples (unverified ones are left out: their
+    correctness is unknown), in the order given. ``answer`` extracts (and normalises) the
+    answer from a sample; ``score`` gives its score (None: no scores)."""
+    out: dict[str, list[Vote]] = {}
+    for s in samples:
+        v = s.verdict
+        if v is None:
             continue
-        inc = 1.0 if method == "majority" else (s if s is not None else 0.0)
-        weight[key] = weight.get(key, 0.0) + inc
-        right.setdefault(key, []).append(ok)
-    if not weight:
-        return 0.0
-    top_w = max(weight.values())
-    tied_keys = [k for k, v in weight.items() if v == top_w]
-    return float(np.mean([np.mean(right[k]) for k in tied_keys]))
+        out.setdefault(s.problem_id, []).append(
+            Vote(answer(s), bool(v.passed), None if score is None else score(s))
+        )
+    return out
+
+
+class _Problem:
+    """One problem's votes as arrays: answer codes (-1: none), correctness, scores (NaN: none)."""
+
+    def __init__(self, votes: Sequence[VoteLike], method: Method) -> None:
+        codes: dict[str, int] = {}
+        ans = np.empty(len(votes), dtype=np.int64)
+        ok = np.empty(len(votes), dtype=np.float64)
+        sc = np.empty(len(votes), dtype=np.float64)
+        for i, v in enumerate(votes):
+            a = v[0]
+            ans[i] = -1 if a is None else codes.setdefault(a, len(codes))
+            ok[i] = 1.0 if v[1] else 0.0
+            s = v[2] if len(v) > 2 else None
+            sc[i] = math.nan if s is None else float(s)
+        if method == "weighted_majority" and np.any(sc < 0):
+            raise ValueError("weighted_majority needs scores >= 0 (e.g. probabilities)")
+        if np.any(np.isinf(sc)):
+            raise ValueError("scores must be finite")
+        self.n = len(votes)
+        self.n_answers = max(len(codes), 1)
+        self.ans, self.ok, self.sc = ans, ok, sc
+
+    def value(self, idx: NDArray[np.int64], method: Method) -> float:
+        """Mean expected correctness of the pick over the subsets (rows of ``idx``)."""
+        rows = idx.shape[0]
+        if method == "best_of_k":
+            sc = self.sc[idx]
+            has = ~np.isnan(sc)
+            sc = np.where(has, sc, -np.inf)
+            top = np.max(sc, axis=1, keepdims=True)
+            tied = has & (sc == top)
+            n_tied = tied.sum(axis=1)
+            right = (tied * self.ok[idx]).sum(axis=1)
+            vals = np.where(n_tied > 0, right / np.maximum(n_tied, 1), 0.0)
+            return float(np.mean(vals))
+        a = self.ans[idx]
+        has = a >= 0
+        flat = (np.arange(rows)[:, None] * self.n_answers + np.where(has, a, 0))[has]
+        size = rows * self.n_answers
+        count = np.bincount(flat, minlength=size).reshape(rows, self.n_answers)
+        right = np.bincount(flat, weights=self.ok[idx][has], minlength=size)
+        right = right.reshape(rows, self.n_answers)
+        if method == "majority":
+            top_n = count.max(axis=1, keepdims=True)
+            tied = (count > 0) & (count == top_n)
+        else:
+            w_s = np.nan_to_num(self.sc[idx][has], nan=0.0)
+            weight = np.bincount(flat, weights=w_s, minlength=size).reshape(rows, self.n_answers)
+            top = weight.max(axis=1, keepdims=True)
+            tied = (count > 0) & (weight >= top - _TIE_RTOL * np.abs(top))
+        frac = np.where(count > 0, right / np.maximum(count, 1), 0.0)
+        n_tied = tied.sum(axis=1)
+        vals = np.where(n_tied > 0, (tied * frac).sum(axis=1) / np.maximum(n_tied, 1), 0.0)
+        return float(np.mean(vals))
+
+
+def _subsets(n: int, k: int, limit: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """All size-k subsets of range(n) when there are at most ``limit``, else ``limit`` random
+    ones (each uniform, without replacement inside a subset)."""
+    if math.comb(n, k) <= limit:
+        return np.array(list(itertools.combinations(range(n), k)), dtype=np.int64).reshape(-1, k)
+    keys = rng.random((limit, n))
+    return np.argpartition(keys, k - 1, axis=1)[:, :k].astype(np.int64)
 
 
 def precision_curve(
-    votes: Mapping[str, Sequence[Vote]],
+    votes: Mapping[str, Sequence[VoteLike]],
     ks: ArrayLike,
     *,
-    method: Literal["majority", "best_of_k", "weighted_majority"] = "majority",
+    method: Method = "majority",
     subsets: int = 100,
     seed: int = 0,
-) -> NDArray[np.float64]:
-    """Mean over problems of the chance the selected answer is correct, per ``k``.
+) -> FloatArray:
+    """Mean over problems of the expected correctness of the selected answer, per ``k``.
 
-    For each problem and k, ``subsets`` random size-k subsets (without replacement) are drawn;
-    the answer is chosen by majority vote over ``answer_key`` (None = no answer), by highest
-    ``score`` (best_of_k) or by score-weighted vote; ties count as the average over tied
-    choices. NaN where some problem has fewer than k samples.
+    ``votes`` maps a problem to its samples as :class:`Vote` (or ``(answer, correct, score)``
+    tuples; see :func:`votes_from_samples`). ``subsets``: how many random size-k subsets per
+    problem and k (exact enumeration when there are no more subsets than that). See the
+    module doc for the rules, ties and NaN.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if subsets < 1:
+        raise ValueError("subsets must be >= 1")
     k_arr = np.atleast_1d(np.asarray(ks)).astype(np.int64)
     if np.any(k_arr < 1):
         raise ValueError("ks must be >= 1")
     rng = np.random.default_rng(seed)
     out = np.full(k_arr.size, np.nan)
-    probs = list(votes.values())
+    probs = [_Problem(v, method) for v in votes.values()]
     if not probs:
         return out
     for j, k in enumerate(k_arr):
-        if any(len(v) < k for v in probs):
+        if any(p.n < k for p in probs):
             continue
-        tot = 0.0
-        for v in probs:
-            vals = [
-                _pick_value([v[i] for i in rng.choice(len(v), size=int(k), replace=False)], method)
-                for _ in range(subsets)
-            ]
-            tot += float(np.mean(vals))
-        out[j] = tot / len(probs)
+        vals = [p.value(_subsets(p.n, int(k), subsets, rng), method) for p in probs]
+        out[j] = float(np.mean(vals))
     return out
