@@ -12,6 +12,7 @@ from verify._image import (
     image_exists,
 )
 from verify._local import LocalSandbox
+from verify._math import answers_match, extract_answer, normalize_answer, parse_answer
 from verify._open import KINDS, best_local, open_sandbox, sandbox_status
 from verify._verdict import (
     OUTPUT_CAP,
@@ -24,8 +25,6 @@ from verify._verdict import (
 )
 from verify._verifiers import (
     Verifier,
-    answers_match,
-    extract_answer,
     extract_code,
     function_program,
     stdout_matches,
@@ -58,7 +57,9 @@ __all__ = [
     "find_host_python",
     "function_program",
     "image_exists",
+    "normalize_answer",
     "open_sandbox",
+    "parse_answer",
     "remove_stale_containers",
     "sandbox_status",
     "stdout_matches",

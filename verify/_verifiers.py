@@ -7,9 +7,9 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 
 from suites._problem import Problem, ProblemKind
+from verify._math import answers_match, extract_answer
 from verify._verdict import OUTPUT_CAP, ExecResult, Sandbox, SandboxError, Status, Verdict
 
 _FRAME_RE = re.compile(r'^\s*File "([^"]*)", line (\d+), in (\S+)\s*$')
@@ -111,72 +111,6 @@ def extract_code(completion: str) -> str:
     """The program in a completion: the last fenced code block if any, else the text itself."""
     blocks = _FENCE_RE.findall(completion)
     return blocks[-1] if blocks else completion
-
-
-# ---------------------------------------------------------------- final answers
-
-_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
-
-
-def _boxed(text: str) -> str | None:
-    """The content of the last \\boxed{...} (or \\fbox{...}), braces balanced."""
-    last: str | None = None
-    for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            last = text[m.end() : i - 1]
-    return last
-
-
-def extract_answer(text: str) -> str | None:
-    """The final answer of a solution: \\boxed{...}, else ``#### x``, else the last number."""
-    boxed = _boxed(text)
-    if boxed is not None:
-        return boxed.strip()
-    hashes = re.findall(r"^\s*####\s*(.+?)\s*$", text, re.M)
-    if hashes:
-        return str(hashes[-1])
-    numbers = _NUMBER_RE.findall(text)
-    return str(numbers[-1]) if numbers else None
-
-
-def normalize_answer(s: str) -> str:
-    s = s.strip().strip("$").strip()
-    s = re.sub(r"\\text\{([^}]*)\}", r"\1", s)
-    s = re.sub(r"\\(?:left|right|displaystyle|,|!|;|quad)", "", s)
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    s = re.sub(r"\s+", "", s).rstrip(".")
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", s):
-        s = s.replace(",", "")
-    return s.lower()
-
-
-def _as_number(s: str) -> Fraction | float | None:
-    m = re.fullmatch(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}", s) or re.fullmatch(
-        r"(-?)(-?\d+)/(-?\d+)", s
-    )
-    try:
-        if m:
-            value = Fraction(int(m.group(2)), int(m.group(3)))
-            return -value if m.group(1) else value
-        if s.endswith("%"):
-            s = s[:-1]
-        return Fraction(s) if re.fullmatch(r"-?\d+(\.\d+)?", s) else float(s)
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return None
-
-
-def answers_match(candidate: str, reference: str) -> bool:
-    a, b = normalize_answer(candidate), normalize_answer(reference)
-    if a == b:
-        return True
-    x, y = _as_number(a), _as_number(b)
-    if x is None or y is None:
-        return False
-    return math.isclose(float(x), float(y), rel_tol=1e-6, abs_tol=1e-9)
 
 
 # ---------------------------------------------------------------- the verifier
