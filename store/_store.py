@@ -861,6 +861,22 @@ class Store:
             ).fetchall()
         return [(k, float_map(loads(p, "fit params"), "fit params"), t) for k, p, t in rows]
 
+    def samples_verdict0(self, run_id: int) -> list[tuple[SampleRecord, float | None]]:
+        """Every sample of a run in run order then index order, with its attempt-0 verdict
+        (the one `counts` uses; None while unverified) as `SampleRecord.verdict`, and the time
+        that verdict was stored (for reports, export and cost)."""
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            rows = conn.execute(
+                f"SELECT {_SAMPLE_COLUMNS}, {_VERDICT_SELECT}, v.created_at FROM samples AS s "
+                "JOIN problems AS p ON p.run_id = s.run_id AND p.problem_id = s.problem_id "
+                "LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
+                "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
+                "WHERE s.run_id = ? ORDER BY p.position, s.idx",
+                (run_id,),
+            ).fetchall()
+        return [(_sample_with_verdict(r[:-1]), r[-1]) for r in rows]
+
 
 # ---- helpers -------------------------------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""Precision without a verifier, from stored samples: majority vote over extracted final
+answers, best-of-k by a scorer and score-weighted vote, next to coverage on the same problems
+(the gap Brown et al. 2024 report: selection plateaus while coverage keeps growing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analysis import coverage_curve, log_spaced_ks, precision_curve
+from reports._data import RunData
+from reports._scorers import Scorer
+from store import SampleRecord
+from suites import Problem, ProblemKind
+from verify import answers_match, extract_answer
+
+FloatArray = NDArray[np.float64]
+Vote = tuple[str | None, bool, float | None]
+
+
+def answer_keys(
+    texts: Sequence[str], match: Callable[[str, str], bool] = answers_match
+) -> list[str | None]:
+    """The final answer of each text (`verify.extract_answer`), equivalent answers mapped to
+    one representative (the first of its kind seen), so that votes count them together."""
+    reps: list[str] = []
+    seen: dict[str, str] = {}
+    out: list[str | None] = []
+    for t in texts:
+        a = extract_answer(t)
+        if a is None:
+            out.append(None)
+            continue
+        if a not in seen:
+            seen[a] = next((r for r in reps if match(a, r)), a)
+            if seen[a] == a:
+                reps.append(a)
+        out.append(seen[a])
+    return out
+
+
+def score_samples(
+    scorer: Scorer,
+    items: Sequence[tuple[Problem, SampleRecord]],
+    *,
+    workers: int = 1,
+) -> list[float | None]:
+    """Scores of `items` in order (`workers` > 1 scores concurrently, e.g. a served judge)."""
+    if workers <= 1:
+        return [scorer(p, s) for p, s in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda ps: scorer(ps[0], ps[1]), items))
+
+
+@dataclass(frozen=True)
+class PrecisionCurves:
+    """Per k: coverage and the precision of each selection rule, over the same problems."""
+
+    ks: FloatArray
+    coverage: FloatArray
+    majority: FloatArray | None  # None: no final-answer problems
+    best_of_k: FloatArray | None  # None: no scorer or no scores
+    weighted: FloatArray | None
+    problems: int
+    scorer: str | None
+
+
+def build_votes(
+    data: RunData,
+    scores: dict[tuple[str, int], float | None] | None = None,
+    *,
+    final_answers_only: bool = True,
+) -> dict[str, list[Vote]]:
+    """Per problem, (answer, correct, score) of its verified samples. Answers are extracted
+    for final-answer problems only (code has no final answer to vote on)."""
+    kinds = {p.id: p.kind for p in data.problems}
+    out: dict[str, list[Vote]] = {}
+    for pid, ss in data.by_problem().items():
+        is_answer = kinds.get(pid) is ProblemKind.FINAL_ANSWER
+        if final_answers_only and not is_answer:
+            continue
+        verified = [s for s in ss if s.verdict is not None]
+        if not verified:
+            continue
+        keys = answer_keys([s.text for s in verified]) if is_answer else [None] * len(verified)
+        out[pid] = [
+            (
+                k,
+                bool(s.verdict is not None and s.verdict.passed),
+                None if scores is None else scores.get((pid, s.idx)),
+            )
+            for k, s in zip(keys, verified, strict=True)
+        ]
+    return out
+
+
+def precision_curves(
+    data: RunData,
+    *,
+    scorer: Scorer | None = None,
+    scorer_name: str | None = None,
+    subsets: int = 100,
+    num_ks: int = 12,
+    workers: int = 1,
+    seed: int = 0,
+) -> PrecisionCurves | None:
+    """Coverage, majority vote, best-of-k and weighted vote against k (log-spaced, up to the
+    fewest verified samples of a problem). Majority and weighted vote use the final-answer
+    problems; best-of-k needs only scores, so with a scorer it covers every problem. None
+    when there is nothing to compare (no final answers and no scorer)."""
+    has_answers = any(p.kind is ProblemKind.FINAL_ANSWER for p in data.problems)
+    if not has_answers and scorer is None:
+        return None
+    scores: dict[tuple[str, int], float | None] | None = None
+    if scorer is not None:
+        by_id = {p.id: p for p in data.problems}
+        items = [(by_id[s.problem_id], s) for s in data.samples if s.verdict is not None]
+        vals = score_samples(scorer, items, workers=workers)
+        scores = {(s.problem_id, s.idx): v for (_, s), v in zip(items, vals, strict=True)}
+        if all(v is None for v in vals):
+            scores = None
+    votes = build_votes(data, scores, final_answers_only=scores is None)
+    if not votes:
+        return None
+    n_min = min(len(v) for v in votes.values())
+    ks = log_spaced_ks(n_min, num_ks)
+    answer_ids = {p.id for p in data.problems if p.kind is ProblemKind.FINAL_ANSWER}
+    answer_votes = {pid: v for pid, v in votes.items() if pid in answer_ids}
+    counts = {pid: (len(v), sum(ok for _, ok, _ in v)) for pid, v in votes.items()}
+    cov = coverage_curve(counts, ks).coverage
+    majority = weighted = best = None
+    if answer_votes:
+        majority = precision_curve(answer_votes, ks, method="majority", subsets=subsets, seed=seed)
+        if scores is not None:
+            weighted = precision_curve(
+                answer_votes, ks, method="weighted_majority", subsets=subsets, seed=seed
+            )
+    if scores is not None:
+        best = precision_curve(votes, ks, method="best_of_k", subsets=subsets, seed=seed)
+    return PrecisionCurves(
+        ks=ks.astype(np.float64),
+        coverage=np.asarray(cov, dtype=np.float64),
+        majority=majority,
+        best_of_k=best,
+        weighted=weighted,
+        problems=len(votes),
+        scorer=scorer_name if scores is not None else None,
+    )
