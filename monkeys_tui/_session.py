@@ -15,7 +15,7 @@ from pathlib import Path
 from analysis import fit_beta_binomial
 from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
 from backends.models import DEFAULT_MODEL
-from scheduler import POLICIES, Policy, VerifierLike, make_policy
+from scheduler import POLICIES, Policy, SchedulerConfig, VerifierLike, make_policy
 from store import RunRecord, RunSpec, Store
 from suites import Problem, ProblemKind, Suite, load_suite
 from verify import Sandbox, Status, Verdict, Verifier, open_sandbox
@@ -314,6 +314,27 @@ def make_policy_for(run: RunRecord) -> Policy:
 def is_recorded(run: RunRecord) -> bool:
     """Whether the run's samples are judged by verdicts recorded in its replay files."""
     return run.backend == "replay" and run.suite == REPLAY_SUITE
+
+
+def scheduler_config(opts: RunOptions, run: RunRecord, *, linger: bool = False) -> SchedulerConfig:
+    """How many samples per backend request, and how many requests in flight.
+
+    A uniform run asks for `parallel` samples of one problem at a time (one prompt, its KV
+    cache shared by every sequence). The other policies decide per problem as verdicts come
+    in, so they ask for smaller chunks of several problems at once (still `parallel` sequences
+    busy): a problem that is solved stops after a few samples, not a whole chunk.
+    """
+    if run.policy == "uniform":
+        chunk, requests = opts.parallel, 2
+    else:
+        requests = min(4, opts.parallel)
+        chunk = max(1, opts.parallel // requests)
+    return SchedulerConfig(
+        chunk_size=chunk,
+        max_requests=requests,
+        verify_concurrency=opts.verify_workers,
+        linger=linger,
+    )
 
 
 def make_verifier(

@@ -26,6 +26,7 @@ from monkeys_tui._session import (
     make_sandbox,
     make_verifier,
     prepare_run,
+    scheduler_config,
 )
 from monkeys_tui.commands._registry import command
 from scheduler import (
@@ -34,7 +35,6 @@ from scheduler import (
     SampleGenerated,
     SampleVerified,
     Scheduler,
-    SchedulerConfig,
 )
 from store import Store
 from suites import suite_names
@@ -210,9 +210,7 @@ def _app(opts: RunOptions, console: Console) -> int:
             backend,
             sandbox,
             warning=warning,
-            config=SchedulerConfig(
-                chunk_size=opts.parallel, verify_concurrency=opts.verify_workers, linger=True
-            ),
+            config=scheduler_config(opts, prepared.run, linger=True),
         )
         app.run()
     finally:
@@ -306,9 +304,7 @@ async def _run(opts: RunOptions, console: Console) -> int:
             backend,
             make_verifier(sandbox, run, backend),  # recorded verdicts for --suite replay
             sink=sink,
-            config=SchedulerConfig(
-                chunk_size=opts.parallel, verify_concurrency=opts.verify_workers
-            ),
+            config=scheduler_config(opts, run),
             sandbox_name=sandbox.name,
             policy=make_policy_for(run),
         )
