@@ -71,10 +71,21 @@ def export_rows(store: Store, run_id: int) -> Iterator[dict[str, Any]]:
         }
 
 
+# Characters that str.splitlines() (and some JSONL readers) treat as line breaks but JSON
+# leaves raw: written escaped, so one sample is always exactly one line.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def _one_line(text: str) -> str:
+    for raw, escaped in _LINE_BREAKS.items():
+        text = text.replace(raw, escaped)
+    return text
+
+
 def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     n = 0
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        out.write(_one_line(json.dumps(row, ensure_ascii=False, allow_nan=False)) + "\n")
         n += 1
     return n
 
