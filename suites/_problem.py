@@ -13,6 +13,7 @@ class ProblemKind(StrEnum):
     FUNCTION_TESTS = "function_tests"  # HumanEval style: prompt + completion + check(candidate)
     STDIO_TESTS = "stdio_tests"  # CodeContests style: program fed stdin, stdout compared
     FINAL_ANSWER = "final_answer"  # math: the final answer compared with the reference
+    REPO_TESTS = "repo_tests"  # SWE-bench style: the completion's patch, then a test command
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Problem:
     ``prompt + completion + "\\n\\n" + tests + f"\\ncheck({entry_point})\\n"``.
     For STDIO_TESTS, `tests` is a JSON list of ``{"input": str, "output": str}``.
     For FINAL_ANSWER, `answer` is the reference and `answers` holds other accepted forms.
+    For REPO_TESTS, `tests` is a JSON object (repo or repo_in_image, image, test_command,
+    must_pass: see `verify._repo`) and the completion holds a unified diff.
     """
 
     id: str

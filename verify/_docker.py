@@ -406,6 +406,78 @@ class DockerSandbox:
             raise _Dead(f"the sandbox container gave no result: {err[-300:]!r}") from None
         return _result(answer)
 
+    async def run_in_image(
+        self,
+        image: str,
+        command: list[str],
+        *,
+        timeout_s: float,
+        memory_mb: int,
+        tmpfs_mb: int = 256,
+    ) -> ExecResult:
+        """Run `command` once in a fresh, locked-down container of another local `image` (a
+        repository task's): same network, capability, user and pid limits as the pool, a
+        tmpfs /tmp of `tmpfs_mb`, memory `memory_mb` plus the tmpfs. Never pulls: an image
+        the engine does not have is a SandboxError."""
+        if not self._started or self._closed:
+            raise SandboxError("the docker sandbox is not started")
+        async with self._strict_sem:
+            return await asyncio.to_thread(
+                self._run_in_image, image, command, timeout_s, memory_mb, tmpfs_mb
+            )
+
+    def _run_in_image(
+        self, image: str, command: list[str], timeout_s: float, memory_mb: int, tmpfs_mb: int
+    ) -> ExecResult:
+        import docker.errors
+
+        try:
+            self.client.images.get(image)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                f"the image {image} is not on the Docker engine (no registry is used): "
+                "build it or `docker load` it there first"
+            ) from None
+        kwargs = _run_kwargs(image, self.limits)
+        mem = f"{memory_mb + tmpfs_mb}m"
+        kwargs.update(
+            mem_limit=mem,
+            memswap_limit=mem,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs_mb}m,mode=1777"},
+            environment={**kwargs["environment"], "TMPDIR": "/tmp"},
+        )
+        start = time.monotonic()
+        try:
+            c = self.client.containers.run(command=command, **kwargs)
+        except docker.errors.DockerException as e:
+            raise SandboxError(f"could not start a container of {image}: {e}") from e
+        timed_out = False
+        try:
+            try:
+                status = c.wait(timeout=timeout_s)
+                code: int | None = int(status.get("StatusCode", -1))
+            except docker.errors.NotFound as e:
+                raise SandboxError(f"the container of {image} was removed: {e}") from e
+            except Exception:  # the wait timed out
+                timed_out, code = True, None
+                with contextlib.suppress(docker.errors.APIError):
+                    c.kill()
+            c.reload()
+            oom = bool((c.attrs.get("State") or {}).get("OOMKilled"))
+            out = c.logs(stdout=True, stderr=False, tail=200).decode("utf-8", "replace")
+            err = c.logs(stdout=False, stderr=True, tail=200).decode("utf-8", "replace")
+        finally:
+            with contextlib.suppress(docker.errors.NotFound):
+                c.remove(force=True)
+        return ExecResult(
+            exit_code=code,
+            stdout=out[-OUTPUT_CAP:],
+            stderr=err[-OUTPUT_CAP:],
+            duration_s=time.monotonic() - start,
+            timed_out=timed_out,
+            oom=oom and not timed_out,
+        )
+
     def _remove_at_exit(self) -> None:
         """At interpreter exit without `close()`: remove whatever containers are left."""
         with self._lock:

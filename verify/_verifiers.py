@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -10,6 +11,16 @@ from dataclasses import dataclass
 
 from suites._problem import Problem, ProblemKind
 from verify._math import answers_match, extract_answer
+from verify._repo import (
+    DRIVER_OVERHEAD_S,
+    driver_answer,
+    driver_config,
+    driver_source,
+    extract_patch,
+    image_command,
+    pack_repo,
+    parse_repo_task,
+)
 from verify._verdict import OUTPUT_CAP, ExecResult, Sandbox, SandboxError, Status, Verdict
 
 _FRAME_RE = re.compile(r'^\s*File "([^"]*)", line (\d+), in (\S+)\s*$')
@@ -135,6 +146,8 @@ class Verifier:
                 return await self._function_tests(problem, completion)
             if problem.kind is ProblemKind.STDIO_TESTS:
                 return await self._stdio_tests(problem, completion)
+            if problem.kind is ProblemKind.REPO_TESTS:
+                return await self._repo_tests(problem, completion)
         except SandboxError as e:
             return self._sandbox_error(start, str(e))
         except Exception as e:
@@ -214,6 +227,102 @@ class Verifier:
             stdout=_cap(res.stdout) if res else "",
             stderr=_cap(res.stderr) if res else "",
             sandbox=self.sandbox_name,
+        )
+
+    async def _repo_tests(self, problem: Problem, completion: str) -> Verdict:
+        task = parse_repo_task(problem)
+        start = time.monotonic()
+        patch = extract_patch(completion)
+        if patch is None:
+            return Verdict(
+                Status.ERROR,
+                time.monotonic() - start,
+                failing_test="no unified diff in the completion (expected a ```diff block)",
+                sandbox=self.sandbox_name,
+            )
+        repo_bytes = None
+        if task.repo is not None:
+            repo_bytes = await asyncio.to_thread(pack_repo, task.repo)
+        config = driver_config(problem, task, patch, repo_bytes)
+        sandbox = self._need_sandbox()
+        timeout = problem.time_limit_s + DRIVER_OVERHEAD_S
+        if task.image is not None:
+            run_in_image = getattr(sandbox, "run_in_image", None)
+            if run_in_image is None:
+                raise SandboxError(
+                    f"problem {problem.id} runs in the Docker image {task.image}: use a Docker "
+                    f"sandbox (this is {sandbox.name})"
+                )
+            res: ExecResult = await run_in_image(
+                task.image,
+                image_command(task, config),
+                timeout_s=timeout,
+                memory_mb=problem.memory_mb,
+            )
+        else:
+            res = await sandbox.run(
+                driver_source(),
+                stdin=json.dumps(config),
+                timeout_s=timeout,
+                memory_mb=problem.memory_mb + 256,
+            )
+        return self._repo_verdict(task.must_pass, res, time.monotonic() - start)
+
+    def _repo_verdict(self, must_pass: tuple[str, ...], res: ExecResult, took: float) -> Verdict:
+        answer = driver_answer(res.stdout)
+        if answer is None:
+            if res.timed_out:
+                status = Status.TIMEOUT
+            elif res.oom:
+                status = Status.OOM
+            else:
+                raise SandboxError(
+                    f"the repository driver gave no result (exit {res.exit_code}): "
+                    f"{res.stderr[-500:]!r}"
+                )
+            return Verdict(
+                status, took, res.exit_code, None, "", _cap(res.stderr), self.sandbox_name
+            )
+        if answer.get("phase") == "patch":
+            return Verdict(
+                Status.ERROR,
+                took,
+                None,
+                f"patch does not apply: {answer.get('patch_error')}",
+                sandbox=self.sandbox_name,
+            )
+        code = answer.get("exit_code")
+        exit_code = int(code) if isinstance(code, int) else None
+        results: dict[str, str] = {str(k): str(v) for k, v in answer.get("must_pass", {}).items()}
+        not_passing = [f"{t} ({s})" for t, s in results.items() if s != "passed"]
+        seen = int(answer.get("statuses_seen", 0))
+        if answer.get("timed_out"):
+            status = Status.TIMEOUT
+        elif answer.get("oom") and exit_code != 0:
+            status = Status.OOM
+        elif must_pass and seen:
+            status = Status.FAIL if not_passing else Status.PASS
+        else:
+            status = Status.PASS if exit_code == 0 else Status.FAIL
+        failing: str | None = None
+        if status is not Status.PASS:
+            if must_pass and seen:
+                failing = "must-pass tests not passing: " + ", ".join(not_passing)
+            elif status is Status.FAIL:
+                failed = answer.get("failed") or []
+                failing = f"the test command exited {exit_code}" + (
+                    f"; failing: {', '.join(map(str, failed))}" if failed else ""
+                )
+                if must_pass and not seen:
+                    failing += " (no per-test results recognised: use `-v` or `-rA`)"
+        return Verdict(
+            status,
+            float(answer.get("duration_s", took)),
+            exit_code,
+            failing,
+            _cap(str(answer.get("stdout", ""))),
+            _cap(str(answer.get("stderr", ""))),
+            self.sandbox_name,
         )
 
     def _final_answer(self, problem: Problem, completion: str) -> Verdict:
