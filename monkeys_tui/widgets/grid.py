@@ -1,16 +1,18 @@
 """AttemptGrid: one cell per sample, problems x samples, on Textual's line API.
 
 Only visible rows are rendered, each row's Strip is cached and rebuilt only when one of its cells
-changes, and styles are precomputed, so 100,000+ cells stay cheap to draw and to update.
+changes, styles are precomputed Segments, and a change refreshes only the line it is on, so
+100,000+ cells stay cheap to draw and to update. Counts per state are kept incrementally.
 """
 
 from __future__ import annotations
 
-import contextlib
+from bisect import bisect_left
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -19,6 +21,8 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from monkeys_tui._safe import literal
 
 
 class Cell(IntEnum):
@@ -44,6 +48,9 @@ STATUS_CELL: dict[str, Cell] = {
     "sandbox_error": Cell.SANDBOX_ERROR,
 }
 
+FAILING = frozenset({Cell.FAIL, Cell.ERROR, Cell.TIMEOUT, Cell.OOM, Cell.SANDBOX_ERROR})
+FINISHED = FAILING | {Cell.PASS}
+
 
 @dataclass(frozen=True)
 class CellLook:
@@ -53,7 +60,7 @@ class CellLook:
 
 
 LOOKS: dict[Cell, CellLook] = {
-    Cell.PENDING: CellLook("·", "grey37", "pending"),
+    Cell.PENDING: CellLook("·", "grey50", "pending"),
     Cell.GENERATING: CellLook("▒", "dodger_blue1", "generating"),
     Cell.VERIFYING: CellLook("▓", "yellow", "verifying"),
     Cell.PASS: CellLook("█", "green3", "pass"),
@@ -61,10 +68,13 @@ LOOKS: dict[Cell, CellLook] = {
     Cell.ERROR: CellLook("█", "magenta", "error"),
     Cell.TIMEOUT: CellLook("█", "dark_orange", "timeout"),
     Cell.OOM: CellLook("█", "orchid", "oom"),
-    Cell.SANDBOX_ERROR: CellLook("✕", "bright_white", "sandbox error"),
+    Cell.SANDBOX_ERROR: CellLook("✕", "bright_red", "sandbox error"),
 }
+SKIPPED = CellLook("-", "grey37", "not drawn (solved)")
+PAUSED_MARK = "‖"
 
 LABEL_WIDTH = 16
+FILTERS = ("all", "unsolved", "failing")
 
 
 class AttemptGrid(ScrollView, can_focus=True):
@@ -79,7 +89,10 @@ class AttemptGrid(ScrollView, can_focus=True):
         Binding("pagedown", "move(0,20)", show=False),
         Binding("home", "home", show=False),
         Binding("end", "end", show=False),
+        Binding("ctrl+home", "top", show=False),
+        Binding("ctrl+end", "bottom", show=False),
         Binding("enter", "select", "Inspect"),
+        Binding("o", "open_problem", "Problem"),
     ]
 
     DEFAULT_CSS = """
@@ -87,9 +100,18 @@ class AttemptGrid(ScrollView, can_focus=True):
     """
 
     class CellSelected(Message):
+        """Enter or a double click on a cell: inspect that sample."""
+
         def __init__(self, problem_id: str, index: int) -> None:
             self.problem_id = problem_id
             self.index = index
+            super().__init__()
+
+    class ProblemSelected(Message):
+        """`o` or a double click on a row's label: open that problem."""
+
+        def __init__(self, problem_id: str) -> None:
+            self.problem_id = problem_id
             super().__init__()
 
     class CursorMoved(Message):
@@ -101,68 +123,129 @@ class AttemptGrid(ScrollView, can_focus=True):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self._ids: list[str] = []
+        self._labels: list[str] = []
         self._row_of: dict[str, int] = {}
         self._cells: list[bytearray] = []
-        self._solved: list[bool] = []
-        self._budget = 0
-        self._visible_rows: list[int] = []  # rows shown (after filter), in order
-        self._unsolved_only = False
+        self._row_budget: list[int] = []
+        self._passes: list[int] = []
+        self._fails: list[int] = []
+        self._paused_rows: list[bool] = []
+        self._closed_rows: list[bool] = []  # drawing stopped (solved under stop-on-solve)
+        self._budget = 0  # the widest row
+        self._counts = dict.fromkeys(Cell, 0)
+        self._visible_rows: list[int] = []  # rows shown (after the filter), in order
+        self._filter = "all"
         self._cache: dict[int, Strip] = {}
         self.cursor_row = 0  # index into _visible_rows
         self.cursor_col = 0
         self._seg = {c: Segment(LOOKS[c].glyph, Style(color=LOOKS[c].color)) for c in Cell}
-        self._seg_cursor = {
-            c: Segment(LOOKS[c].glyph, Style(color=LOOKS[c].color, bgcolor="grey50", bold=True))
-            for c in Cell
-        }
-        self._label_style = Style(color="grey70")
-        self._label_cursor_style = Style(color="white", bold=True, reverse=True)
+        self._seg_dim = {c: Segment(LOOKS[c].glyph, Style(color="grey30")) for c in Cell}
+        self._seg_skipped = Segment(SKIPPED.glyph, Style(color=SKIPPED.color))
+        self._cursor_style = Style(bgcolor="grey50", bold=True)
+        self._label_style = Style(color="grey62")
+        self._label_paused_style = Style(color="yellow")
+        self._label_cursor_style = Style(bold=True, reverse=True)
 
     # ---- data ----------------------------------------------------------------------------
 
-    def set_problems(self, problem_ids: list[str], budget: int) -> None:
+    def set_problems(
+        self, problem_ids: list[str], budget: int, budgets: dict[str, int] | None = None
+    ) -> None:
+        """The rows (in order), the run's budget and any per-problem budgets."""
         self._ids = list(problem_ids)
+        self._labels = [self._label(pid) for pid in self._ids]
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
-        self._budget = budget
-        self._cells = [bytearray(budget) for _ in self._ids]
-        self._solved = [False] * len(self._ids)
+        per = budgets or {}
+        self._row_budget = [max(budget, per.get(pid, budget)) for pid in self._ids]
+        self._budget = max(self._row_budget, default=budget)
+        self._cells = [bytearray(b) for b in self._row_budget]
+        self._passes = [0] * len(self._ids)
+        self._fails = [0] * len(self._ids)
+        self._paused_rows = [False] * len(self._ids)
+        self._closed_rows = [False] * len(self._ids)
+        self._counts = dict.fromkeys(Cell, 0)
+        self._counts[Cell.PENDING] = sum(self._row_budget)
         self._refilter()
+
+    @staticmethod
+    def _label(problem_id: str) -> str:
+        """The row label: the id shown literally, cut to the label column."""
+        return set_cell_size(literal(problem_id), LABEL_WIDTH - 2)
 
     @property
     def budget(self) -> int:
+        """The widest row's budget."""
         return self._budget
 
     @property
     def problem_ids(self) -> list[str]:
         return list(self._ids)
 
+    def row_budget(self, problem_id: str) -> int:
+        return self._row_budget[self._row_of[problem_id]]
+
     def set_budget(self, budget: int) -> None:
-        if budget > self._budget:
-            for row in self._cells:
-                row.extend(bytes(budget - len(row)))
-        self._budget = max(budget, self._budget)
-        self._cache.clear()
-        self._update_virtual_size()
+        """Raise every row to at least `budget` cells."""
+        for row in range(len(self._ids)):
+            self._grow(row, budget)
+        self._after_resize()
+
+    def set_row_budget(self, problem_id: str, budget: int) -> None:
+        row = self._row_of.get(problem_id)
+        if row is None:
+            return
+        self._grow(row, budget)
+        self._after_resize()
+
+    def _grow(self, row: int, budget: int) -> None:
+        extra = budget - self._row_budget[row]
+        if extra <= 0:
+            return
+        cells = self._cells[row]
+        if len(cells) < budget:
+            cells.extend(bytes(budget - len(cells)))
+        self._counts[Cell.PENDING] += extra
+        self._row_budget[row] = budget
+        self._cache.pop(row, None)
+
+    def _after_resize(self) -> None:
+        widest = max(self._row_budget, default=0)
+        if widest != self._budget:
+            self._budget = widest
+            self._update_virtual_size()
         self.refresh()
 
     def set_cell(self, problem_id: str, index: int, cell: Cell) -> None:
         row = self._row_of.get(problem_id)
-        if row is None:
+        if row is None or index < 0:
             return
+        if index >= self._row_budget[row]:
+            self._grow(row, index + 1)
+            self._after_resize()
         cells = self._cells[row]
-        if index >= len(cells):
-            cells.extend(bytes(index + 1 - len(cells)))
-            if index + 1 > self._budget:
-                self._budget = index + 1
-                self._cache.clear()
-                self._update_virtual_size()
+        old = Cell(cells[index])
+        if old == cell:
+            return
         cells[index] = cell
-        if cell == Cell.PASS and not self._solved[row]:
-            self._solved[row] = True
-            if self._unsolved_only:
-                self._refilter()
-                return
-        self._invalidate_row(row)
+        self._counts[old] -= 1
+        self._counts[cell] += 1
+        refilter = False
+        if old == Cell.PASS:
+            self._passes[row] -= 1
+            refilter = self._filter == "unsolved" and self._passes[row] == 0
+        elif old in FAILING:
+            self._fails[row] -= 1
+            refilter = self._filter == "failing" and self._fails[row] == 0
+        if cell == Cell.PASS:
+            self._passes[row] += 1
+            refilter = refilter or (self._filter == "unsolved" and self._passes[row] == 1)
+        elif cell in FAILING:
+            self._fails[row] += 1
+            refilter = refilter or (self._filter == "failing" and self._fails[row] == 1)
+        if refilter:
+            self._refilter()
+        else:
+            self._invalidate_row(row)
 
     def get_cell(self, problem_id: str, index: int) -> Cell:
         row = self._row_of[problem_id]
@@ -170,19 +253,61 @@ class AttemptGrid(ScrollView, can_focus=True):
         return Cell(cells[index]) if index < len(cells) else Cell.PENDING
 
     def counts(self) -> dict[Cell, int]:
-        out = dict.fromkeys(Cell, 0)
-        for row in self._cells:
-            for c in Cell:
-                out[c] += row.count(c)
-        return out
+        """Cells per state (kept incrementally: O(1))."""
+        return dict(self._counts)
+
+    def problem_counts(self) -> dict[str, tuple[int, int]]:
+        """Problem -> (verified, passed), in row order: O(problems)."""
+        return {
+            pid: (self._passes[i] + self._fails[i], self._passes[i])
+            for i, pid in enumerate(self._ids)
+        }
+
+    def solved(self, problem_id: str) -> bool:
+        return self._passes[self._row_of[problem_id]] > 0
+
+    def set_paused(self, problem_id: str, paused: bool) -> None:
+        row = self._row_of.get(problem_id)
+        if row is None or self._paused_rows[row] == paused:
+            return
+        self._paused_rows[row] = paused
+        self._invalidate_row(row)
+
+    def is_paused(self, problem_id: str) -> bool:
+        return self._paused_rows[self._row_of[problem_id]]
+
+    def set_closed(self, problem_id: str, closed: bool) -> None:
+        """Mark a problem whose remaining samples will not be drawn (stop-on-solve)."""
+        row = self._row_of.get(problem_id)
+        if row is None or self._closed_rows[row] == closed:
+            return
+        self._closed_rows[row] = closed
+        self._invalidate_row(row)
+
+    # ---- filters -------------------------------------------------------------------------
+
+    @property
+    def filter(self) -> str:
+        return self._filter
+
+    def set_filter(self, mode: str) -> None:
+        """ "all", "unsolved" (problems without a passing sample) or "failing" (problems with a
+        failing sample; other cells dimmed)."""
+        if mode not in FILTERS:
+            raise ValueError(f"unknown filter {mode!r}; expected one of {FILTERS}")
+        self._filter = mode
+        self._refilter()
 
     @property
     def unsolved_only(self) -> bool:
-        return self._unsolved_only
+        return self._filter == "unsolved"
 
     def set_unsolved_only(self, value: bool) -> None:
-        self._unsolved_only = value
-        self._refilter()
+        self.set_filter("unsolved" if value else "all")
+
+    @property
+    def visible_count(self) -> int:
+        return len(self._visible_rows)
 
     @property
     def cursor(self) -> tuple[str, int] | None:
@@ -190,19 +315,33 @@ class AttemptGrid(ScrollView, can_focus=True):
             return None
         return self._ids[self._visible_rows[self.cursor_row]], self.cursor_col
 
+    def move_cursor(self, problem_id: str, index: int) -> bool:
+        """Put the cursor on a cell (False when that problem is filtered out)."""
+        row = self._row_of.get(problem_id)
+        if row is None:
+            return False
+        i = bisect_left(self._visible_rows, row)
+        if i >= len(self._visible_rows) or self._visible_rows[i] != row:
+            return False
+        self._move_to(i, index)
+        return True
+
     # ---- rendering -----------------------------------------------------------------------
 
     def _refilter(self) -> None:
         current = self.cursor
-        if self._unsolved_only:
-            self._visible_rows = [i for i in range(len(self._ids)) if not self._solved[i]]
+        n = len(self._ids)
+        if self._filter == "unsolved":
+            self._visible_rows = [i for i in range(n) if self._passes[i] == 0]
+        elif self._filter == "failing":
+            self._visible_rows = [i for i in range(n) if self._fails[i] > 0]
         else:
-            self._visible_rows = list(range(len(self._ids)))
+            self._visible_rows = list(range(n))
         self.cursor_row = 0
         if current is not None:
             row = self._row_of[current[0]]
-            if row in self._visible_rows:
-                self.cursor_row = self._visible_rows.index(row)
+            i = bisect_left(self._visible_rows, row)
+            self.cursor_row = min(i, max(0, len(self._visible_rows) - 1))
         self._cache.clear()
         self._update_virtual_size()
         self.refresh()
@@ -210,31 +349,46 @@ class AttemptGrid(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(LABEL_WIDTH + self._budget, len(self._visible_rows))
 
+    def _visible_index(self, row: int) -> int | None:
+        if self._filter == "all":
+            return row
+        i = bisect_left(self._visible_rows, row)
+        if i < len(self._visible_rows) and self._visible_rows[i] == row:
+            return i
+        return None
+
     def _invalidate_row(self, row: int) -> None:
         self._cache.pop(row, None)
-        # y of that row among visible rows: rows are in order, so bisect is possible; the
-        # common case (no filter) is the identity.
-        if not self._unsolved_only:
-            self.refresh_line(row)
-        else:
-            with contextlib.suppress(ValueError):
-                self.refresh_line(self._visible_rows.index(row))
+        vis = self._visible_index(row)
+        if vis is None:
+            return
+        y = vis - self.scroll_offset.y
+        if 0 <= y < self.size.height:
+            self.refresh_line(vis)
 
     def _row_strip(self, row: int) -> Strip:
         cached = self._cache.get(row)
         if cached is not None:
             return cached
         cells = self._cells[row]
+        n = self._row_budget[row]
+        dim = self._filter == "failing"
+        closed = self._closed_rows[row]
         segs: list[Segment] = []
         # run-length: consecutive equal cells share one Segment
-        n = min(len(cells), self._budget)
         i = 0
         while i < n:
             c = cells[i]
             j = i + 1
             while j < n and cells[j] == c:
                 j += 1
-            seg = self._seg[Cell(c)]
+            cell = Cell(c)
+            if closed and cell == Cell.PENDING:
+                seg = self._seg_skipped
+            elif dim and cell not in FAILING:
+                seg = self._seg_dim[cell]
+            else:
+                seg = self._seg[cell]
             segs.append(Segment(seg.text * (j - i), seg.style))
             i = j
         strip = Strip(segs, n)
@@ -249,20 +403,29 @@ class AttemptGrid(ScrollView, can_focus=True):
             return Strip.blank(width)
         row = self._visible_rows[vis]
         is_cursor_row = vis == self.cursor_row
-        label = self._ids[row][: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
-        label_seg = Segment(label, self._label_cursor_style if is_cursor_row else self._label_style)
+        mark = PAUSED_MARK if self._paused_rows[row] else " "
+        label = mark + self._labels[row] + " "
+        if is_cursor_row:
+            style = self._label_cursor_style
+        elif self._paused_rows[row]:
+            style = self._label_paused_style
+        else:
+            style = self._label_style
         cells_strip = self._row_strip(row)
         if is_cursor_row and self.cursor_col < self._budget:
-            c = (
-                Cell(self._cells[row][self.cursor_col])
-                if self.cursor_col < len(self._cells[row])
-                else Cell.PENDING
-            )
-            left = cells_strip.crop(0, self.cursor_col)
-            right = cells_strip.crop(self.cursor_col + 1, cells_strip.cell_length)
-            cells_strip = Strip.join([left, Strip([self._seg_cursor[c]], 1), right])
+            col = self.cursor_col
+            left = cells_strip.crop(0, col)
+            if left.cell_length < col:
+                left = left.extend_cell_length(col)
+            under = list(cells_strip.crop(col, col + 1))
+            glyph = under[0].text if under and under[0].text.strip() else "·"
+            style = (under[0].style if under else None) or Style()
+            cursor = Strip([Segment(glyph, style + self._cursor_style)], 1)
+            right = cells_strip.crop(col + 1, cells_strip.cell_length)
+            cells_strip = Strip.join([left, cursor, right])
         visible_cells = cells_strip.crop(scroll_x, scroll_x + max(0, width - LABEL_WIDTH))
-        return Strip.join([Strip([label_seg], LABEL_WIDTH), visible_cells]).crop(0, width)
+        line = Strip.join([Strip([Segment(label, style)], LABEL_WIDTH), visible_cells])
+        return line.adjust_cell_length(width)
 
     # ---- navigation ----------------------------------------------------------------------
 
@@ -294,7 +457,7 @@ class AttemptGrid(ScrollView, can_focus=True):
         elif self.cursor_col >= sx + w:
             new_x = self.cursor_col - w + 1
         if (new_x, new_y) != (sx, sy):
-            self.scroll_to(new_x, new_y, animate=False)
+            self.scroll_to(new_x, new_y, animate=False, immediate=True)
 
     def action_move(self, dx: int, dy: int) -> None:
         self._move_to(self.cursor_row + dy, self.cursor_col + dx)
@@ -305,14 +468,29 @@ class AttemptGrid(ScrollView, can_focus=True):
     def action_end(self) -> None:
         self._move_to(self.cursor_row, self._budget - 1)
 
+    def action_top(self) -> None:
+        self._move_to(0, self.cursor_col)
+
+    def action_bottom(self) -> None:
+        self._move_to(len(self._visible_rows) - 1, self.cursor_col)
+
     def action_select(self) -> None:
         cur = self.cursor
         if cur is not None:
             self.post_message(self.CellSelected(*cur))
 
+    def action_open_problem(self) -> None:
+        cur = self.cursor
+        if cur is not None:
+            self.post_message(self.ProblemSelected(cur[0]))
+
     def on_click(self, event: events.Click) -> None:
         sx, sy = self.scroll_offset
-        col = self.cursor_col if event.x < LABEL_WIDTH else sx + event.x - LABEL_WIDTH
+        on_label = event.x < LABEL_WIDTH
+        col = self.cursor_col if on_label else sx + event.x - LABEL_WIDTH
         self._move_to(sy + event.y, col)
         if event.chain >= 2:
-            self.action_select()
+            if on_label:
+                self.action_open_problem()
+            else:
+                self.action_select()
