@@ -113,8 +113,13 @@ def _predict_many(params: FloatArray, k: FloatArray) -> FloatArray:
         a, b = params[one, 0:1], params[one, 1:2]
         lr = special.betaln(a, b + k[None, :]) - special.betaln(a, b)
         out[one] = -np.expm1(lr)
-    for i in np.flatnonzero(~one):  # the quadrature is vectorised over k within a row
-        out[i] = _predict(float(params[i, 0]), float(params[i, 1]), float(params[i, 2]), k)
+    rest = np.flatnonzero(~one)
+    if rest.size:  # one quadrature call for every (replicate, k) pair
+        if np.any(k < 0):
+            raise ValueError("k must be >= 0")
+        a, b, s = (np.repeat(params[rest, j], k.size) for j in range(3))
+        q = log_integral(a, b, np.tile(k, rest.size), s).log_i.reshape(rest.size, k.size)
+        out[rest] = -np.expm1(q - special.betaln(params[rest, 0:1], params[rest, 1:2]))
     return out
 
 
@@ -334,7 +339,7 @@ def _scaled_start(d: _Data, w: FloatArray, beta_fit: FloatArray) -> FloatArray:
     x = np.column_stack([np.log(params[:, 0]), np.log(params[:, 1]), params[:, 2]])
     # Only the likelihoods are needed: reuse the batched evaluation, coarse quadrature.
     ll = _eval_scaled(d, np.tile(w, (len(starts), 1)), x, coarse=True)[0]
-    return params[int(np.argmax(np.nan_to_num(ll, nan=-np.inf)))]
+    return np.asarray(params[int(np.argmax(np.nan_to_num(ll, nan=-np.inf)))], dtype=np.float64)
 
 
 def fit_beta_binomial(

@@ -46,6 +46,8 @@ _COARSE = _grid(0.3, 12.0)
 #: Bounds of the per-row scale tau (the peak's width in z, from the curvature at the mode).
 _TAU_MIN, _TAU_MAX = 1e-3, 1.0
 _NEWTON_STEPS = 8
+#: Rows per block of the quadrature.
+_CHUNK = 128
 
 
 def softplus(x: FloatArray) -> FloatArray:
@@ -124,6 +126,30 @@ def quad(
     a_, b_, m_, s_ = _rows(a, b, m, s)
     if np.any(~(s_ > 0.0) | (s_ > 1.0)):
         raise ValueError("scale must be in (0, 1]")
+    if a_.size <= _CHUNK:
+        return _quad(a_, b_, m_, s_, order, coarse)
+    # In blocks of rows, so that the (rows x nodes) temporaries stay in the CPU cache.
+    parts = [
+        _quad(
+            a_[i : i + _CHUNK],
+            b_[i : i + _CHUNK],
+            m_[i : i + _CHUNK],
+            s_[i : i + _CHUNK],
+            order,
+            coarse,
+        )
+        for i in range(0, a_.size, _CHUNK)
+    ]
+    return QuadResult(
+        np.concatenate([p.log_i for p in parts]),
+        None if order < 1 else np.concatenate([p.grad for p in parts if p.grad is not None]),
+        None if order < 2 else np.concatenate([p.hess for p in parts if p.hess is not None]),
+    )
+
+
+def _quad(
+    a_: FloatArray, b_: FloatArray, m_: FloatArray, s_: FloatArray, order: int, coarse: bool
+) -> QuadResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # log(0) = -inf at s = 1 is intended
         ell = np.log1p(-s_)

@@ -1,6 +1,8 @@
 """Live figures for a run: rates over a sliding window, and the coverage/fit summary.
 
-Pure functions and small classes, used by the app and the CLI alike.
+Pure functions and small classes, used by the app and the CLI alike. `summarize` is cheap
+enough to run every second on a running run (164 problems x 1,000 samples with the default
+bootstrap: see `bench/analysis.py`); `save_fits` stores what it computed in the run's `fits`.
 """
 
 from __future__ import annotations
@@ -8,19 +10,27 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from analysis import (
     BetaBinomialFit,
     CoverageCurve,
+    Estimate,
     PowerLawFit,
     coverage_curve,
     fit_beta_binomial,
     fit_power_law,
 )
+from store import Store
+
+#: Bootstrap resamples per fit in the live summary: bands of the 2.5-97.5 % percentiles.
+LIVE_BOOTSTRAP = 40
+#: The extrapolation target ("coverage at 10,000 samples").
+TARGET_K = 10_000
 
 
 class Rate:
@@ -47,6 +57,15 @@ class Rate:
 
 @dataclass(frozen=True)
 class CurveSummary:
+    """What the CLI and the app show about a run's coverage.
+
+    ``curve``: the observed coverage (None until every included problem has a verdict);
+    ``power_law`` / ``beta_binomial``: the fits (None when they cannot be made yet), with
+    bootstrap replicates when ``bootstrap > 0``, so ``fit.at(k)`` gives ``(value, lo, hi)``;
+    ``target_k``: the extrapolation target; ``excluded``: problems left out on purpose (e.g.
+    flaky ones), not counted anywhere in this summary; ``seconds``: time to compute it.
+    """
+
     curve: CoverageCurve | None
     power_law: PowerLawFit | None
     beta_binomial: BetaBinomialFit | None
@@ -54,21 +73,71 @@ class CurveSummary:
     n_problems: int
     verified: int
     passed: int
+    target_k: int = TARGET_K
+    bootstrap: int = 0
+    excluded: tuple[str, ...] = field(default=())
+    seconds: float = 0.0
+
+    @property
+    def uneven(self) -> bool:
+        """True while problems have different numbers of verified samples (a running run)."""
+        return self.curve is not None and self.curve.n_min < self.curve.n_max
+
+    def power_law_at(self, k: int) -> Estimate | None:
+        return _at(self.power_law, k)
+
+    def beta_binomial_at(self, k: int) -> Estimate | None:
+        return _at(self.beta_binomial, k)
 
 
-def summarize(counts: Mapping[str, tuple[int, int]], *, fits: bool = True) -> CurveSummary:
-    verified = sum(n for n, _ in counts.values())
-    passed = sum(c for _, c in counts.values())
-    solved = sum(1 for _, c in counts.values() if c > 0)
+def summarize(
+    counts: Mapping[str, tuple[int, int]],
+    *,
+    fits: bool = True,
+    bootstrap: int = LIVE_BOOTSTRAP,
+    seed: int = 0,
+    exclude: Collection[str] = (),
+    target_k: int = TARGET_K,
+    scaled: bool | Literal["auto"] = "auto",
+) -> CurveSummary:
+    """Coverage so far, the power-law fit and the beta-binomial forecast, with bands.
+
+    Problems in ``exclude`` are left out of everything (coverage is then over the others).
+    The curve waits until every remaining problem has at least one verdict; with uneven n
+    (a running run) it follows the policy of `analysis.coverage_curve` (defined up to
+    ``k_max``); the beta-binomial fit uses every problem's own (n, c). ``bootstrap`` resamples
+    per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md).
+    """
+    t0 = time.perf_counter()
+    skip = set(exclude)
+    kept = {p: nc for p, nc in counts.items() if p not in skip}
+    excluded = tuple(p for p in counts if p in skip)
+    verified = sum(n for n, _ in kept.values())
+    passed = sum(c for _, c in kept.values())
+    solved = sum(1 for _, c in kept.values() if c > 0)
     curve = None
     pl = None
     bb = None
-    if counts and min(n for n, _ in counts.values()) >= 1:
-        curve = coverage_curve(counts)
+    if kept and min(n for n, _ in kept.values()) >= 1:
+        curve = coverage_curve(kept)
         if fits:
-            pl = fit_power_law(curve)
-            bb = fit_beta_binomial(counts)
-    return CurveSummary(curve, pl, bb, solved, len(counts), verified, passed)
+            pl = fit_power_law(
+                curve, bootstrap=bootstrap, counts=kept if bootstrap else None, seed=seed
+            )
+            bb = fit_beta_binomial(kept, scaled=scaled, bootstrap=bootstrap, seed=seed)
+    return CurveSummary(
+        curve,
+        pl,
+        bb,
+        solved,
+        len(kept),
+        verified,
+        passed,
+        target_k=target_k,
+        bootstrap=bootstrap if fits else 0,
+        excluded=excluded,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def report_ks(k_max: int) -> list[int]:
@@ -83,33 +152,61 @@ def report_ks(k_max: int) -> list[int]:
     return ks
 
 
-def forecast_ks(k_max: int) -> list[int]:
-    """Targets beyond what was drawn: the next powers of ten (at least 10x), up to 10,000."""
+def forecast_ks(k_max: int, target_k: int = TARGET_K) -> list[int]:
+    """Targets beyond what was drawn: the next powers of ten (at least 10x) up to
+    ``target_k``, and ``target_k`` itself (when it is beyond k_max)."""
     out = []
     k = 10 ** math.ceil(math.log10(max(1, k_max) * 10))
-    while k <= 10_000:
+    while k <= target_k:
         out.append(k)
         k *= 10
-    if not out:
-        out = [10_000] if k_max < 10_000 else []
+    if target_k > k_max and (not out or out[-1] != target_k):
+        out.append(target_k)
     return out
 
 
-def coverage_rows(
-    summary: CurveSummary,
-) -> list[tuple[int, float | None, float | None, float | None]]:
-    """(k, observed, power-law, beta-binomial) rows: observed k's, then forecast k's."""
-    rows: list[tuple[int, float | None, float | None, float | None]] = []
+@dataclass(frozen=True)
+class CoverageRow:
+    """One row of the coverage table: observed coverage at k (None beyond the data), and
+    each fit's forecast with its band (None when there is no fit)."""
+
+    k: int
+    observed: float | None
+    power_law: Estimate | None
+    beta_binomial: Estimate | None
+
+    @property
+    def forecast_only(self) -> bool:
+        return self.observed is None
+
+
+def coverage_table(summary: CurveSummary) -> list[CoverageRow]:
+    """The rows of `coverage_rows`, with the fits' bands: observed k's, then forecast k's."""
+    rows: list[CoverageRow] = []
     curve = summary.curve
     if curve is None:
         return rows
     k_max = int(curve.k_max)
     for k in report_ks(k_max):
-        obs = observed_at(curve, k)
-        rows.append((k, obs, _pred(summary.power_law, k), _pred(summary.beta_binomial, k)))
-    for k in forecast_ks(k_max):
-        rows.append((k, None, _pred(summary.power_law, k), _pred(summary.beta_binomial, k)))
+        rows.append(
+            CoverageRow(
+                k, observed_at(curve, k), _at(summary.power_law, k), _at(summary.beta_binomial, k)
+            )
+        )
+    for k in forecast_ks(k_max, summary.target_k):
+        rows.append(CoverageRow(k, None, _at(summary.power_law, k), _at(summary.beta_binomial, k)))
     return rows
+
+
+def coverage_rows(
+    summary: CurveSummary,
+) -> list[tuple[int, float | None, float | None, float | None]]:
+    """(k, observed, power-law, beta-binomial) rows: observed k's, then forecast k's (point
+    values only; `coverage_table` has the bands)."""
+    return [
+        (r.k, r.observed, _value(r.power_law), _value(r.beta_binomial))
+        for r in coverage_table(summary)
+    ]
 
 
 def observed_at(curve: CoverageCurve, k: int) -> float | None:
@@ -121,12 +218,114 @@ def observed_at(curve: CoverageCurve, k: int) -> float | None:
     return None
 
 
-def _pred(fit: PowerLawFit | BetaBinomialFit | None, k: int) -> float | None:
+def _at(fit: PowerLawFit | BetaBinomialFit | None, k: int) -> Estimate | None:
     if fit is None:
         return None
-    v = float(np.asarray(fit.predict(np.array([k], dtype=float)))[0])
-    return v if math.isfinite(v) else None
+    est = fit.at(k)
+    return est if math.isfinite(est.value) else None
+
+
+def _value(est: Estimate | None) -> float | None:
+    return None if est is None else est.value
 
 
 def pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:5.1f}%"
+
+
+def pct_band(est: Estimate | None) -> str:
+    """``41.2% [38.0–44.9]`` (the band only when there is one), ``—`` without a value."""
+    if est is None:
+        return "—"
+    if not est.has_band:
+        return pct(est.value)
+    return f"{100 * est.value:.1f}% [{100 * est.lo:.1f}–{100 * est.hi:.1f}]"
+
+
+# ---- persisting ------------------------------------------------------------------------------
+
+
+def fit_params(summary: CurveSummary) -> dict[str, dict[str, float]]:
+    """What `save_fits` stores: kind -> params (numbers only; see store/SCHEMA.md)."""
+    if summary.curve is None:
+        return {}
+    common = {
+        "n_problems": float(summary.n_problems),
+        "samples": float(summary.verified),
+        "passed": float(summary.passed),
+        "excluded": float(len(summary.excluded)),
+    }
+    curve = summary.curve
+    cov: dict[str, float] = {
+        **common,
+        "solved": float(summary.solved),
+        "k_max": float(curve.k_max),
+        "n_min": float(curve.n_min),
+        "n_max": float(curve.n_max),
+    }
+    for k in report_ks(int(curve.k_max)):
+        v = observed_at(curve, k)
+        if v is not None:
+            cov[f"pass@{k}"] = v
+    out = {"coverage": cov}
+    t = summary.target_k
+    pl = summary.power_law
+    if pl is not None:
+        est = pl.at(t)
+        out["power_law"] = {
+            **common,
+            "a": pl.a,
+            "b": pl.b,
+            "k_fit_max": float(pl.k_fit_max),
+            "points": float(pl.n_points),
+            "bootstrap": float(pl.bootstrap),
+            "target_k": float(t),
+            "forecast": est.value,
+            "forecast_lo": est.lo,
+            "forecast_hi": est.hi,
+        }
+    bb = summary.beta_binomial
+    if bb is not None:
+        est = bb.at(t)
+        out["beta_binomial"] = {
+            **common,
+            "alpha": bb.alpha,
+            "beta": bb.beta,
+            "scale": bb.scale,
+            "scaled": 1.0 if bb.model == "scaled_beta" else 0.0,
+            "log_likelihood": bb.log_likelihood,
+            "log_likelihood_beta": bb.log_likelihood_beta,
+            "log_likelihood_scaled": bb.log_likelihood_scaled,
+            "lr_statistic": bb.lr_statistic,
+            "bootstrap": float(bb.bootstrap),
+            "target_k": float(t),
+            "forecast": est.value,
+            "forecast_lo": est.lo,
+            "forecast_hi": est.hi,
+        }
+    return out
+
+
+def save_fits(store: Store, run_id: int, summary: CurveSummary) -> list[str]:
+    """Queue the summary's fits into the run's `fits` table (kinds ``coverage``,
+    ``power_law``, ``beta_binomial``); a kind whose latest stored row was computed from the
+    same data (samples, passes, exclusions, bootstrap) is not stored again. Returns the kinds
+    queued."""
+    latest: dict[str, dict[str, float]] = {}
+    for kind, params, _ in store.fits(run_id):
+        latest[kind] = params
+    same = ("samples", "passed", "excluded", "n_problems", "bootstrap")
+    written = []
+    for kind, params in fit_params(summary).items():
+        old = latest.get(kind)
+        if old is not None and all(_same(old.get(key), params.get(key)) for key in same):
+            continue
+        store.put_fit(run_id, kind, params)
+        written.append(kind)
+    return written
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from backends import backend_names
 from backends.models import DEFAULT_MODEL
-from monkeys_tui._live import coverage_rows, pct, summarize
+from monkeys_tui._live import coverage_table, pct, pct_band, save_fits, summarize
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import (
     DEFAULT_DB,
@@ -325,7 +325,13 @@ async def _run(opts: RunOptions, console: Console) -> int:
                 f"{generated} samples drawn and verified in {elapsed:.1f}s: "
                 f"{60 * generated / elapsed:.1f} samples/min"
             )
-        print_results(console, store.counts(run.id), store.get_run(run.id).problem_ids)
+        print_results(
+            console,
+            store.counts(run.id),
+            store.get_run(run.id).problem_ids,
+            store=store,
+            run_id=run.id,
+        )
         if run.policy != "uniform":
             console.print(
                 f"[yellow]policy {run.policy}:[/] problems got different numbers of samples, "
@@ -342,8 +348,15 @@ async def _run(opts: RunOptions, console: Console) -> int:
 
 
 def print_results(
-    console: Console, counts: dict[str, tuple[int, int]], order: Sequence[str]
+    console: Console,
+    counts: dict[str, tuple[int, int]],
+    order: Sequence[str],
+    *,
+    store: Store | None = None,
+    run_id: int | None = None,
 ) -> None:
+    """Per-problem table, then coverage with the fits and their 95 % bootstrap bands; with
+    ``store`` and ``run_id``, the fits are also stored in the run's `fits` table."""
     table = Table(title="per problem", title_justify="left")
     table.add_column("problem")
     table.add_column("samples", justify="right")
@@ -358,19 +371,43 @@ def print_results(
         console.print("no coverage yet: some problem has no verified sample")
         return
     cov = Table(
-        title="coverage = mean over problems of unbiased pass@k (Chen et al. 2021)",
+        title="coverage = mean over problems of unbiased pass@k (Chen et al. 2021); "
+        "fits with their 95% bootstrap band",
         title_justify="left",
     )
     cov.add_column("k", justify="right")
     cov.add_column("coverage", justify="right")
     cov.add_column("power-law fit", justify="right")
     cov.add_column("beta-binomial forecast", justify="right")
-    for k, obs, pl, bb in coverage_rows(summary):
-        cov.add_row(f"{k:,}", pct(obs), pct(pl), pct(bb), style="" if obs is not None else "dim")
+    for r in coverage_table(summary):
+        cov.add_row(
+            f"{r.k:,}",
+            pct(r.observed),
+            Text(pct_band(r.power_law)),
+            Text(pct_band(r.beta_binomial)),
+            style="" if r.observed is not None else "dim",
+        )
     console.print(cov)
     console.print(
         f"solved {summary.solved} of {summary.n_problems} problems "
         f"({summary.passed} of {summary.verified} samples pass)"
     )
+    pl, bb = summary.power_law, summary.beta_binomial
+    if pl is not None:
+        console.print(
+            f"power law: log c(k) = {pl.a:.3f}·k^{pl.b:.3f} (fitted on {pl.n_points} k "
+            f"up to {pl.k_fit_max:,}; {pl.bootstrap} bootstrap resamples)",
+            style="dim",
+        )
+    if bb is not None:
+        shape = f"{bb.scale:.3f}·Beta" if bb.model == "scaled_beta" else "Beta"
+        console.print(
+            f"beta-binomial: pass rate p ~ {shape}({bb.alpha:.3f}, {bb.beta:.3f}) "
+            f"(likelihood ratio for a scale < 1: {bb.lr_statistic:.1f}; "
+            f"{bb.bootstrap} bootstrap resamples)",
+            style="dim",
+        )
     if summary.curve.note:
         console.print(literal_text(summary.curve.note, "dim"))
+    if store is not None and run_id is not None:
+        save_fits(store, run_id, summary)

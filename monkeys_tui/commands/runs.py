@@ -66,5 +66,5 @@ def _cmd_show(db: Path, run_id: int, console: Console) -> int:
                 f"{run.samples_per_problem} samples per problem"
             )
         )
-        print_results(console, store.counts(run_id), run.problem_ids)
+        print_results(console, store.counts(run_id), run.problem_ids, store=store, run_id=run_id)
     return 0

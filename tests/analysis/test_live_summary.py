@@ -1,0 +1,158 @@
+"""The live summary the CLI and the app show (monkeys_tui._live): bands, uneven n, excluded
+problems, its cost, and fits persisted in a real store."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import coverage_curve
+from backends._protocol import SampleFinished, SamplingParams
+from monkeys_tui._live import (
+    LIVE_BOOTSTRAP,
+    TARGET_K,
+    coverage_rows,
+    coverage_table,
+    fit_params,
+    forecast_ks,
+    pct_band,
+    save_fits,
+    summarize,
+)
+from store import RunSpec, Store
+from suites._problem import Problem, ProblemKind
+from verify import Status, Verdict
+
+
+def synthetic(
+    n_problems: int, n: int, seed: int = 0, scale: float = 1.0
+) -> dict[str, tuple[int, int]]:
+    rng = np.random.default_rng(seed)
+    p = scale * rng.beta(0.3, 2.0, n_problems)
+    c = rng.binomial(n, p)
+    return {f"P/{i}": (n, int(ci)) for i, ci in enumerate(c)}
+
+
+def test_summary_has_curve_fits_and_bands() -> None:
+    counts = synthetic(60, 50)
+    s = summarize(counts, bootstrap=20)
+    assert s.curve is not None and s.power_law is not None and s.beta_binomial is not None
+    assert s.bootstrap == 20 and s.target_k == TARGET_K and not s.uneven
+    for est in (s.power_law_at(TARGET_K), s.beta_binomial_at(TARGET_K)):
+        assert est is not None and est.has_band and est.lo <= est.value <= est.hi
+    table = coverage_table(s)
+    assert [r.k for r in table if r.observed is not None] == [1, 2, 4, 8, 16, 32, 50]
+    assert [r.k for r in table if r.forecast_only] == forecast_ks(50) == [1000, 10_000]
+    for r in table:
+        if r.observed is not None:
+            assert r.observed == pytest.approx(s.curve.at(r.k))
+    # The old 4-tuple rows are the same numbers.
+    assert coverage_rows(s) == [
+        (
+            r.k,
+            r.observed,
+            r.power_law and r.power_law.value,
+            r.beta_binomial and r.beta_binomial.value,
+        )
+        for r in table
+    ]
+    text = pct_band(table[-1].beta_binomial)
+    assert "% [" in text and text.endswith("]") and "–" in text
+    assert pct_band(None) == "—"
+
+
+def test_uneven_n_and_excluded_problems() -> None:
+    counts = synthetic(40, 30, seed=2)
+    counts["P/0"] = (12, 0)  # a running run: an unsolved problem with fewer samples
+    counts["P/1"] = (17, 3)
+    s = summarize(counts, bootstrap=0)
+    assert s.uneven and s.curve is not None and s.curve.k_max == 12
+    assert s.power_law is not None and s.power_law.k_fit_max <= 12
+    assert s.beta_binomial is not None and s.beta_binomial.n_samples == sum(
+        n for n, _ in counts.values()
+    )
+    assert not s.power_law.at(100).has_band  # no bootstrap, no band
+    # Leaving flagged problems out: coverage over the others, exactly.
+    flagged = {"P/0", "P/5"}
+    s2 = summarize(counts, bootstrap=0, exclude=flagged)
+    rest = {p: nc for p, nc in counts.items() if p not in flagged}
+    assert s2.excluded == ("P/0", "P/5") and s2.n_problems == len(rest)
+    assert s2.curve is not None
+    assert np.allclose(s2.curve.coverage, coverage_curve(rest).coverage)
+    # P/1 (17 samples) is solved, so it counts as 1 beyond k = 17: defined up to n = 30.
+    assert s2.curve.k_max == 30 and s2.verified == sum(n for n, _ in rest.values())
+
+
+def test_no_curve_until_every_problem_has_a_verdict() -> None:
+    s = summarize({"a": (3, 1), "b": (0, 0)})
+    assert s.curve is None and s.power_law is None and coverage_table(s) == []
+    assert fit_params(s) == {}
+
+
+def test_live_summary_is_cheap_enough_for_every_second() -> None:
+    """164 problems x 1,000 samples (a HumanEval run), uneven n, with the default bootstrap:
+    both models (the plain Beta and the scaled one) well under a second."""
+    for scale in (1.0, 0.4):
+        counts = synthetic(164, 1000, seed=3, scale=scale)
+        for i in range(0, 164, 9):
+            counts[f"P/{i}"] = (993, counts[f"P/{i}"][1])
+        summarize(counts)  # warm caches
+        t = time.perf_counter()
+        s = summarize(counts)
+        took = time.perf_counter() - t
+        assert s.beta_binomial is not None and s.beta_binomial.bootstrap >= LIVE_BOOTSTRAP - 2
+        print(f"\nlive summary, scale {scale} ({s.beta_binomial.model}): {took:.3f}s")
+        assert took < 0.8  # shared 2-core CI machines; typically ~0.1 s
+
+
+def _store_with_run(tmp_path: Path, n_problems: int = 6) -> tuple[Store, int]:
+    store = Store.open(tmp_path / "m.db")
+    problems = [
+        Problem(id=f"P/{i}", prompt="q", kind=ProblemKind.FINAL_ANSWER, answer="1")
+        for i in range(n_problems)
+    ]
+    spec = RunSpec("s", tuple(p.id for p in problems), "m", "replay", SamplingParams(), 8)
+    return store, store.create_run(spec, problems)
+
+
+def _add(store: Store, run_id: int, pid: str, idx: int, ok: bool) -> None:
+    store.put_sample(run_id, SampleFinished(pid, idx, idx, "x", 1, 1, "stop", 0.1))
+    store.put_verdict(run_id, pid, idx, Verdict(Status.PASS if ok else Status.FAIL, 0.1))
+
+
+def test_fits_are_stored_once_per_state_of_the_data(tmp_path: Path) -> None:
+    store, rid = _store_with_run(tmp_path)
+    try:
+        rng = np.random.default_rng(0)
+        for i in range(6):
+            for j in range(8):
+                _add(store, rid, f"P/{i}", j, bool(rng.random() < 0.15 * i))
+        store.flush()
+        s = summarize(store.counts(rid), bootstrap=10)
+        assert sorted(save_fits(store, rid, s)) == ["beta_binomial", "coverage", "power_law"]
+        store.flush()
+        assert save_fits(store, rid, summarize(store.counts(rid), bootstrap=10)) == []
+        fits = {k: p for k, p, _ in store.fits(rid)}
+        assert set(fits) == {"coverage", "power_law", "beta_binomial"}
+        cov = fits["coverage"]
+        assert cov["samples"] == 48 and cov["pass@1"] == pytest.approx(s.curve.at(1))  # type: ignore[union-attr]
+        bb = fits["beta_binomial"]
+        assert bb["alpha"] == pytest.approx(s.beta_binomial.alpha)  # type: ignore[union-attr]
+        assert bb["target_k"] == TARGET_K and bb["bootstrap"] == 10
+        assert bb["forecast_lo"] <= bb["forecast"] <= bb["forecast_hi"]
+        assert (
+            math.isnan(bb["log_likelihood_scaled"])
+            or bb["log_likelihood_scaled"] >= bb["log_likelihood_beta"] - 1e-6
+        )
+        # New data: stored again.
+        _add(store, rid, "P/0", 8, True)
+        store.flush()
+        assert "coverage" in save_fits(store, rid, summarize(store.counts(rid), bootstrap=10))
+        store.flush()
+        assert [k for k, _, _ in store.fits(rid)].count("coverage") == 2
+    finally:
+        store.close()
