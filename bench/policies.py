@@ -135,6 +135,9 @@ def main() -> int:
     )
     spends = {p: spend(args.db, run_policy(args, p), p) for p in POLICIES}
     uni = spends["uniform"]
+    if uni.solved == 0:
+        print("policies: the uniform run solved nothing: no comparison (goal needs solves) FAIL")
+        return 1
     print(f"{'policy':<14}{'samples':>9}{'tokens':>10}{'solved':>9}{'to reach uniform':>28}")
     ok = True
     for p in POLICIES:

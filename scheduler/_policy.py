@@ -5,8 +5,9 @@
   the unbiased pass@k of Chen et al.
 - ``stop-on-solve``: like uniform, but a problem stops drawing once one of its samples passes
   (samples of it still in flight are aborted). Samples are drawn in index order with the same
-  seeds as a uniform run, so coverage at the budget is the same as uniform's while solved
-  problems cost fewer samples. Per-problem n is then uneven: its curve is not unbiased pass@k.
+  seeds as a uniform run, so it finds what a uniform run would find while solved problems cost
+  fewer samples (the texts match a uniform run's only up to the engine's batching numerics).
+  Per-problem n is then uneven: its curve is not unbiased pass@k.
 - ``adaptive``: the run's whole budget (the sum of the problems' budgets) is a pool. After a
   short uniform warm-up, each chunk goes to the unsolved problem with the most expected new
   solves per decoded token: under a Beta(alpha, beta) prior over per-problem success
