@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from monkeys_tui._safe import literal_text
+
 DEFAULT_MORE = 10
 MAX_MORE = 1_000_000
 
@@ -51,7 +53,7 @@ class ExtendScreen(ModalScreen[tuple[int, bool] | None]):
         try:
             more = parse_more(self.query_one("#extend-n", Input).value)
         except ValueError as e:
-            error.update(str(e))
+            error.update(literal_text(str(e)))
             return
         unsolved = self.query_one("#scope-unsolved", RadioButton).value
         self.dismiss((more, unsolved))
