@@ -23,6 +23,7 @@ from scheduler._policy import (
     UniformPolicy,
     make_policy,
 )
+from scheduler._reverify import FlakySample, ReverifyReport, find_flaky, is_flaky, reverify_run
 from scheduler._scheduler import Scheduler, SchedulerConfig, VerifierLike, problem_seed
 
 __all__ = [
@@ -30,10 +31,12 @@ __all__ = [
     "AdaptivePolicy",
     "BudgetChanged",
     "EventSink",
+    "FlakySample",
     "Notice",
     "Policy",
     "Prior",
     "ProblemState",
+    "ReverifyReport",
     "RunEvent",
     "RunStarted",
     "RunStateChanged",
@@ -47,6 +50,9 @@ __all__ = [
     "UniformPolicy",
     "VerifierLike",
     "discard",
+    "find_flaky",
+    "is_flaky",
     "make_policy",
     "problem_seed",
+    "reverify_run",
 ]

@@ -877,6 +877,21 @@ class Store:
             ).fetchall()
         return [(_sample_with_verdict(r[:-1]), r[-1]) for r in rows]
 
+    def verdict_attempts(self, run_id: int) -> dict[str, dict[int, dict[int, str]]]:
+        """Problem -> index -> attempt -> status, over every verdict of the run (attempt 0 and
+        the re-verifications); every problem of the run is a key, in run order."""
+        with self._read() as conn:
+            out: dict[str, dict[int, dict[int, str]]] = {
+                pid: {} for pid in self._require_run(conn, run_id)
+            }
+            for pid, idx, attempt, status in conn.execute(
+                "SELECT problem_id, idx, attempt, status FROM verdicts WHERE run_id = ? "
+                "ORDER BY problem_id, idx, attempt",
+                (run_id,),
+            ):
+                out.setdefault(pid, {}).setdefault(int(idx), {})[int(attempt)] = str(status)
+        return out
+
 
 # ---- helpers -------------------------------------------------------------------------------
 

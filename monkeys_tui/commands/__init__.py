@@ -3,6 +3,7 @@
 from monkeys_tui.commands import export as export
 from monkeys_tui.commands import models as models
 from monkeys_tui.commands import report as report
+from monkeys_tui.commands import reverify as reverify
 from monkeys_tui.commands import run as run
 from monkeys_tui.commands import runs as runs
 from monkeys_tui.commands import sandbox as sandbox
