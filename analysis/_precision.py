@@ -85,68 +85,78 @@ def votes_from_samples(
 
 
 class _Problem:
-    """One problem's votes as arrays: answer codes (-1: none), correctness, scores (NaN: none)."""
+    """One problem's samples grouped into *types*: distinct (answer, correct, score). A subset
+    of samples matters only through how many of each type it holds, so subsets are count
+    vectors (rows of an (S, T) matrix), random ones drawn from the multivariate
+    hypergeometric law: the cost does not grow with the number of samples."""
 
     def __init__(self, votes: Sequence[VoteLike], method: Method) -> None:
-        codes: dict[str, int] = {}
-        ans = np.empty(len(votes), dtype=np.int64)
-        ok = np.empty(len(votes), dtype=np.float64)
-        sc = np.empty(len(votes), dtype=np.float64)
+        codes: dict[str | None, int] = {}
+        kinds: dict[tuple[int, bool, float], int] = {}
+        of_sample = np.empty(len(votes), dtype=np.int64)
         for i, v in enumerate(votes):
-            a = v[0]
-            ans[i] = -1 if a is None else codes.setdefault(a, len(codes))
-            ok[i] = 1.0 if v[1] else 0.0
-            s = v[2] if len(v) > 2 else None
-            sc[i] = math.nan if s is None else float(s)
-        if method == "weighted_majority" and np.any(sc < 0):
-            raise ValueError("weighted_majority needs scores >= 0 (e.g. probabilities)")
-        if np.any(np.isinf(sc)):
-            raise ValueError("scores must be finite")
+            score = v[2] if len(v) > 2 else None
+            sc = math.nan if score is None else float(score)
+            if math.isinf(sc):
+                raise ValueError("scores must be finite")
+            if method == "weighted_majority" and sc < 0:
+                raise ValueError("weighted_majority needs scores >= 0 (e.g. probabilities)")
+            code = -1 if v[0] is None else codes.setdefault(v[0], len(codes))
+            # NaN != NaN: key missing scores by a sentinel so that they group together.
+            key = (code, bool(v[1]), math.inf if math.isnan(sc) else sc)
+            of_sample[i] = kinds.setdefault(key, len(kinds))
+        keys = list(kinds)
         self.n = len(votes)
-        self.n_answers = max(len(codes), 1)
-        self.ans, self.ok, self.sc = ans, ok, sc
+        self.of_sample = of_sample
+        self.count = np.bincount(of_sample, minlength=len(keys)).astype(np.int64)
+        answer = np.array([k[0] for k in keys], dtype=np.int64)
+        self.ok = np.array([1.0 if k[1] else 0.0 for k in keys])
+        self.score = np.array([math.nan if math.isinf(k[2]) else k[2] for k in keys])
+        n_answers = max(len([c for c in codes if c is not None]), 1)
+        # (T, A): which answer each type gives (a row of zeros: no answer).
+        self.member = np.zeros((len(keys), n_answers))
+        has = answer >= 0
+        self.member[np.flatnonzero(has), answer[has]] = 1.0
 
-    def value(self, idx: NDArray[np.int64], method: Method) -> float:
-        """Mean expected correctness of the pick over the subsets (rows of ``idx``)."""
-        rows = idx.shape[0]
+    def subsets(self, k: int, limit: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        """Type counts (S, T) of all size-k subsets of the samples when there are at most
+        ``limit`` of them (exact), else of ``limit`` uniformly random ones."""
+        t = self.count.size
+        if math.comb(self.n, k) <= limit:
+            idx = np.array(list(itertools.combinations(range(self.n), k)), dtype=np.int64)
+            rows = np.repeat(np.arange(idx.shape[0]), k)
+            flat = rows * t + self.of_sample[idx.ravel()]
+            return np.bincount(flat, minlength=idx.shape[0] * t).reshape(-1, t).astype(np.int64)
+        return np.asarray(
+            rng.multivariate_hypergeometric(self.count, k, size=limit, method="marginals"),
+            dtype=np.int64,
+        )
+
+    def value(self, x: NDArray[np.int64], method: Method) -> float:
+        """Mean expected correctness of the pick over the subsets (rows of type counts)."""
+        xf = x.astype(np.float64)
         if method == "best_of_k":
-            sc = self.sc[idx]
-            has = ~np.isnan(sc)
-            sc = np.where(has, sc, -np.inf)
+            has = (x > 0) & ~np.isnan(self.score)[None, :]
+            sc = np.where(has, self.score[None, :], -np.inf)
             top = np.max(sc, axis=1, keepdims=True)
             tied = has & (sc == top)
-            n_tied = tied.sum(axis=1)
-            right = (tied * self.ok[idx]).sum(axis=1)
-            vals = np.where(n_tied > 0, right / np.maximum(n_tied, 1), 0.0)
+            n_tied = np.sum(tied * xf, axis=1)
+            right = np.sum(tied * xf * self.ok[None, :], axis=1)
+            vals = np.where(n_tied > 0, right / np.maximum(n_tied, 1.0), 0.0)
             return float(np.mean(vals))
-        a = self.ans[idx]
-        has = a >= 0
-        flat = (np.arange(rows)[:, None] * self.n_answers + np.where(has, a, 0))[has]
-        size = rows * self.n_answers
-        count = np.bincount(flat, minlength=size).reshape(rows, self.n_answers)
-        right = np.bincount(flat, weights=self.ok[idx][has], minlength=size)
-        right = right.reshape(rows, self.n_answers)
+        count = xf @ self.member  # (S, A) samples per answer
+        right = (xf * self.ok[None, :]) @ self.member
         if method == "majority":
             top_n = count.max(axis=1, keepdims=True)
             tied = (count > 0) & (count == top_n)
         else:
-            w_s = np.nan_to_num(self.sc[idx][has], nan=0.0)
-            weight = np.bincount(flat, weights=w_s, minlength=size).reshape(rows, self.n_answers)
+            weight = (xf * np.nan_to_num(self.score, nan=0.0)[None, :]) @ self.member
             top = weight.max(axis=1, keepdims=True)
             tied = (count > 0) & (weight >= top - _TIE_RTOL * np.abs(top))
-        frac = np.where(count > 0, right / np.maximum(count, 1), 0.0)
+        frac = np.where(count > 0, right / np.maximum(count, 1.0), 0.0)
         n_tied = tied.sum(axis=1)
         vals = np.where(n_tied > 0, (tied * frac).sum(axis=1) / np.maximum(n_tied, 1), 0.0)
         return float(np.mean(vals))
-
-
-def _subsets(n: int, k: int, limit: int, rng: np.random.Generator) -> NDArray[np.int64]:
-    """All size-k subsets of range(n) when there are at most ``limit``, else ``limit`` random
-    ones (each uniform, without replacement inside a subset)."""
-    if math.comb(n, k) <= limit:
-        return np.array(list(itertools.combinations(range(n), k)), dtype=np.int64).reshape(-1, k)
-    keys = rng.random((limit, n))
-    return np.argpartition(keys, k - 1, axis=1)[:, :k].astype(np.int64)
 
 
 def precision_curve(
@@ -179,6 +189,6 @@ def precision_curve(
     for j, k in enumerate(k_arr):
         if any(p.n < k for p in probs):
             continue
-        vals = [p.value(_subsets(p.n, int(k), subsets, rng), method) for p in probs]
+        vals = [p.value(p.subsets(int(k), subsets, rng), method) for p in probs]
         out[j] = float(np.mean(vals))
     return out
