@@ -1,8 +1,12 @@
 """Benchmark: verified samples per second of the warm Docker pool, against a bare subprocess
-floor and strict mode (one container per sample), measured side by side in one run.
+floor and strict mode (one container per sample), measured side by side in one run; the local
+bubblewrap sandbox and the raw Docker latencies (``docker run``, the SDK's ``containers.run``
+and ``exec_run``) are measured too, for information.
 
-Goal: warm >= 0.5x the floor (the same trivial program via ``subprocess.run([sys.executable,
-"-c", ...])`` at the same concurrency) and >= 8x strict mode. Needs a Docker engine.
+Goal: warm >= 0.5x the floor (the same trivial program via ``subprocess.run([python, "-c",
+...])`` at the same concurrency, with the host python the sandbox image is built from, so both
+start the same interpreter) and >= 8x strict mode. Needs a Docker engine. The load
+average is printed before and after: the figures are only as quiet as the machine.
 
     .venv/bin/python bench/verify.py [--samples 200] [--concurrency 2]
 """
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,7 +27,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from suites import Problem, ProblemKind
-from verify import DockerSandbox, Status, Verifier, build_image_report
+from verify import (
+    DEFAULT_TAG,
+    BwrapSandbox,
+    DockerSandbox,
+    SandboxUnavailable,
+    Status,
+    Verifier,
+    build_image_report,
+    find_host_python,
+)
 
 PROBLEM = Problem(
     id="bench/add",
@@ -34,6 +49,7 @@ PROBLEM = Problem(
 )
 COMPLETION = "    return a + b\n"
 PROGRAM = PROBLEM.prompt + COMPLETION + "\n\n" + PROBLEM.tests + "\ncheck(add)\n"
+PYTHON = find_host_python().executable
 
 
 async def measure(
@@ -68,7 +84,54 @@ def report(name: str, rate: float, lat: list[float]) -> None:
     )
 
 
-async def main(samples: int, concurrency: int) -> int:
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def raw_docker_latencies(client: object, n: int) -> None:
+    """One trivial check, one at a time, through the raw Docker paths (as the issue measured)."""
+    from typing import Any
+
+    c: Any = client
+    cmd = ["/usr/bin/python3", "-c", PROGRAM]
+
+    def timed(fn: Callable[[], object]) -> list[float]:
+        fn()  # warm-up
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+        return out
+
+    rows: list[tuple[str, list[float]]] = []
+    rows.append(("bare subprocess", timed(lambda: subprocess.run([PYTHON, "-c", PROGRAM]))))
+    docker_cli = shutil.which("docker")
+    if docker_cli:
+        args = [docker_cli, "run", "--rm", "--network", "none", DEFAULT_TAG, *cmd]
+        rows.append(("docker run (CLI)", timed(lambda: subprocess.run(args, check=True))))
+    rows.append(
+        (
+            "SDK containers.run",
+            timed(lambda: c.containers.run(DEFAULT_TAG, cmd, remove=True, network_mode="none")),
+        )
+    )
+    box = c.containers.run(
+        DEFAULT_TAG, ["/usr/bin/python3", "/opt/monkeys/init.py"], detach=True, network_mode="none"
+    )
+    try:
+        rows.append(("SDK exec_run (warm)", timed(lambda: box.exec_run(cmd))))
+    finally:
+        box.remove(force=True)
+    print(f"raw latencies of one trivial check, sequential (n={n} each):")
+    for name, lat in rows:
+        print(f"  {name:<20} p50 {pct(lat, 0.5):6.1f} ms   p95 {pct(lat, 0.95):6.1f} ms")
+
+
+async def main(samples: int, concurrency: int, raw_n: int) -> int:
+    print(load())
+    print(f"floor: {PYTHON}")
     built = build_image_report()
     print(
         f"image {built.tag}: {'built' if built.built else 'up to date'} in {built.seconds:.1f} s, "
@@ -76,19 +139,27 @@ async def main(samples: int, concurrency: int) -> int:
     )
 
     async def floor_one() -> bool:
-        r = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-c", PROGRAM], capture_output=True
-        )
+        r = await asyncio.to_thread(subprocess.run, [PYTHON, "-c", PROGRAM], capture_output=True)
         return r.returncode == 0
 
     warm = DockerSandbox(pool_size=concurrency)
     strict = DockerSandbox(pool_size=concurrency, strict=True)
+    try:
+        bwrap: BwrapSandbox | None = BwrapSandbox(pool_size=concurrency)
+    except SandboxUnavailable as e:
+        print(f"bwrap: not measured ({e})")
+        bwrap = None
     t = time.perf_counter()
     await warm.start()
     print(f"warm pool of {concurrency} started in {(time.perf_counter() - t) * 1000:.0f} ms")
     await strict.start()
+    if bwrap is not None:
+        await bwrap.start()
     try:
+        if raw_n:
+            await asyncio.to_thread(raw_docker_latencies, warm.client, raw_n)
         vw, vs = Verifier(warm), Verifier(strict)
+        vb = Verifier(bwrap) if bwrap is not None else None
 
         async def warm_one() -> bool:
             return (await vw.verify(PROBLEM, COMPLETION)).status is Status.PASS
@@ -96,18 +167,32 @@ async def main(samples: int, concurrency: int) -> int:
         async def strict_one() -> bool:
             return (await vs.verify(PROBLEM, COMPLETION)).status is Status.PASS
 
+        async def bwrap_one() -> bool:
+            assert vb is not None
+            return (await vb.verify(PROBLEM, COMPLETION)).status is Status.PASS
+
         await measure(10, concurrency, warm_one)  # warm-up
         await measure(10, concurrency, floor_one)
         floor_rate, floor_lat = await measure(samples, concurrency, floor_one)
         warm_rate, warm_lat = await measure(samples, concurrency, warm_one)
         strict_rate, strict_lat = await measure(max(10, samples // 10), concurrency, strict_one)
+        bwrap_res = None
+        if vb is not None:
+            await measure(10, concurrency, bwrap_one)
+            bwrap_res = await measure(samples, concurrency, bwrap_one)
     finally:
         await warm.close()
         await strict.close()
-    print(f"concurrency {concurrency}")
+        if bwrap is not None:
+            await bwrap.close()
+    print(f"verified samples, concurrency {concurrency}:")
     report("floor", floor_rate, floor_lat)
     report("warm", warm_rate, warm_lat)
     report("strict", strict_rate, strict_lat)
+    if bwrap_res is not None and bwrap is not None:
+        report("bwrap", *bwrap_res)
+        print(f"         ({bwrap.name}; for information, no goal)")
+    print(load())
     r_floor, r_strict = warm_rate / floor_rate, warm_rate / strict_rate
     ok = r_floor >= 0.5 and r_strict >= 8
     print(
@@ -121,5 +206,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=2)
+    ap.add_argument(
+        "--raw", type=int, default=10, help="samples per raw Docker latency (0: skip them)"
+    )
     a = ap.parse_args()
-    sys.exit(asyncio.run(main(a.samples, a.concurrency)))
+    sys.exit(asyncio.run(main(a.samples, a.concurrency, a.raw)))
