@@ -270,6 +270,14 @@ class MonkeysApp(App[None]):
             screen.log_line("stopping: stored samples are kept")
         self._stop_and_exit()
 
+    async def on_unmount(self) -> None:
+        """However the app ends, release the open run's backend and sandbox."""
+        live, self.live = self.live, None
+        if live is not None:
+            live.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(live.close(), timeout=30)
+
     @work(exclusive=True, group="shutdown")
     async def _stop_and_exit(self) -> None:
         await self._close_live()
