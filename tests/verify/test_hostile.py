@@ -74,7 +74,7 @@ async def test_memory_hog_is_oom(any_sandbox: Any) -> None:
 
 
 async def test_huge_output_is_truncated(any_sandbox: Any) -> None:
-    prog = "import sys\nsys.stdout.write('x' * (12 * 1024 * 1024))\nprint('THE END')\n"
+    prog = "import sys\nsys.stdout.write('x' * (100 * 1024 * 1024))\nprint('THE END')\n"
     res = await any_sandbox.run(prog, timeout_s=10)
     assert res.exit_code == 0
     assert res.truncated
