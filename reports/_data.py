@@ -167,15 +167,15 @@ def summarize_run(
     counts = data.counts
     notes: list[str] = []
     curve = pl = bb = None
-    if counts and min(n for n, _ in counts.values()) >= 1:
+    if any(n >= 1 for n, _ in counts.values()):
+        # problems with no verified sample yet are left out of the curve (and said so)
         curve = coverage_curve(counts)
         pl = fit_power_law(curve, bootstrap=bootstrap, counts=counts)
         bb = fit_beta_binomial(counts, bootstrap=bootstrap)
         if curve.note:
             notes.append(curve.note)
     else:
-        missing = sum(1 for n, _ in counts.values() if n == 0)
-        notes.append(f"{missing} problems have no verified sample yet: no coverage curve")
+        notes.append("no verified sample yet: no coverage curve")
     shape = model_shape(data.run.model, dict(shapes or {}))
     if shape is None:
         notes.append(

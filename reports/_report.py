@@ -51,6 +51,7 @@ class Report:
     comparisons: tuple[Comparison, ...]
     precision: dict[int, PrecisionCurves]  # run id -> curves
     cost_unit: str
+    notes: tuple[str, ...] = ()
 
 
 def report_ks(k_max: int) -> list[int]:
@@ -91,13 +92,25 @@ def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> R
                 precision[rid] = pc
     unit = _unit(summaries, opts.cost_unit)
     comparisons = []
+    notes: list[str] = []
     if len(summaries) >= 2:
         b = summaries[0]
         for a in summaries[1:]:
+            if set(a.data.run.problem_ids) != set(b.data.run.problem_ids):
+                notes.append(
+                    f"run {a.data.run.id} and run {b.data.run.id} have different problems: "
+                    "no equal-cost comparison"
+                )
+                continue
             c = compare(a, b, unit)
-            if c is not None:
+            if c is None:
+                notes.append(
+                    f"run {a.data.run.id} against run {b.data.run.id}: no equal-cost comparison "
+                    f"in {unit} (a coverage curve or a cost in that unit is missing)"
+                )
+            else:
                 comparisons.append(c)
-    return Report(tuple(summaries), tuple(comparisons), precision, unit)
+    return Report(tuple(summaries), tuple(comparisons), precision, unit, tuple(notes))
 
 
 def compare(a: RunSummary, b: RunSummary, unit: str) -> Comparison | None:
@@ -266,14 +279,7 @@ def render(report: Report) -> RenderableType:
             )
     for c in report.comparisons:
         parts.append(comparison_table(c))
-    if len(report.summaries) >= 2 and not report.comparisons:
-        parts.append(
-            Text(
-                f"no equal-cost comparison in {report.cost_unit}: a run lacks a coverage curve "
-                "or a cost in that unit",
-                style="dim",
-            )
-        )
+    parts += [plain(note) for note in report.notes]
     for rid, pc in report.precision.items():
         parts.append(precision_table(rid, pc))
     return Group(*parts)
