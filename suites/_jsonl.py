@@ -22,6 +22,8 @@ Fields of each kind (see `kind_fields`):
 | `function_tests` | `tests`: Python defining `check(candidate)`; `entry_point`: its name |
 | `stdio_tests` | `tests`: a list of `{"input": str, "output": str}` |
 | `final_answer` | `answer`: the reference (str or number); `answers`: other accepted forms |
+| `repo_tests` | `tests`: `{"repo": dir or tarball, "test_command": ..., "must_pass": [...]}` |
+| | (or `repo_in_image` + `image`; `python`); see `verify._repo`; `repo` relative to the file |
 
 A line holding only `{"_defaults": {...}}` sets default values for the lines after it (a line's
 own fields win): a shared few-shot `template` and `shots`, `kind`, `stop`, limits.
@@ -102,6 +104,47 @@ def _final_answer(r: Record) -> dict[str, Any]:
     if not isinstance(v, str | int | float) or isinstance(v, bool):
         raise r.error("answer", "expected a string or a number")
     return {"answer": str(v), "answers": tuple(r.string_list("answers"))}
+
+
+_REPO_KEYS = ("test_command", "must_pass", "repo", "repo_in_image", "image", "python")
+
+
+@kind_fields(ProblemKind.REPO_TESTS)
+def _repo_tests(r: Record) -> dict[str, Any]:
+    """`tests`: the repository task object of `verify._repo` (``test_command``, ``must_pass``,
+    ``repo`` or ``repo_in_image`` + ``image``, ``python``). A relative ``repo`` path is taken
+    from the suite file's directory."""
+    v = r.get("tests")
+    if not isinstance(v, dict):
+        raise r.error("tests", "repository tests must be an object with a test_command")
+    for key in v:
+        if key not in _REPO_KEYS:
+            raise r.error(f"tests.{key}", f"unknown field (fields: {', '.join(_REPO_KEYS)})")
+    cmd = v.get("test_command")
+    if not (isinstance(cmd, str) and cmd.strip()) and not (
+        isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd)
+    ):
+        raise r.error("tests.test_command", "expected a non-empty command string or argv list")
+    must = v.get("must_pass", [])
+    if not isinstance(must, list) or not all(isinstance(t, str) and t for t in must):
+        raise r.error("tests.must_pass", "expected a list of test names")
+    for key in ("repo", "repo_in_image", "image", "python"):
+        x = v.get(key)
+        if x is not None and (not isinstance(x, str) or not x):
+            raise r.error(f"tests.{key}", "expected a non-empty string")
+    task = dict(v)
+    if v.get("repo") and v.get("repo_in_image"):
+        raise r.error("tests.repo", "give either 'repo' or 'repo_in_image', not both")
+    if v.get("repo_in_image") and not v.get("image"):
+        raise r.error("tests.repo_in_image", "needs 'image' (the image that holds it)")
+    if not v.get("repo") and not v.get("repo_in_image"):
+        raise r.error("tests.repo", "missing: give 'repo' (here) or 'repo_in_image' (+ 'image')")
+    if v.get("repo"):
+        repo = (r.path.parent / Path(v["repo"]).expanduser()).resolve()
+        if not repo.exists():
+            raise r.error("tests.repo", f"{repo} does not exist")
+        task["repo"] = str(repo)
+    return {"tests": json.dumps(task, sort_keys=True)}
 
 
 def build_prompt(r: Record) -> str:

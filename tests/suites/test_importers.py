@@ -474,3 +474,47 @@ def test_jsonl_importer_and_spec_parsing(tmp_path: Path) -> None:
     assert parse_spec("humaneval") is None and parse_spec("/some/file.jsonl") is None
     with pytest.raises(SuiteError, match="no path after gsm8k:"):
         parse_spec("gsm8k:")
+
+
+def test_jsonl_repo_tests_kind(tmp_path: Path) -> None:
+    from verify._repo import parse_repo_task
+
+    (tmp_path / "repos" / "calc").mkdir(parents=True)
+    task = {"repo": "repos/calc", "test_command": "python -m unittest -v", "must_pass": ["t.T.x"]}
+    path = _jsonl(
+        tmp_path / "repo.jsonl",
+        [{"id": "r1", "prompt": "Fix the bug.\n", "kind": "repo_tests", "tests": task}],
+    )
+    (p,) = load_jsonl_suite(path).problems
+    assert p.kind is ProblemKind.REPO_TESTS
+    assert json.loads(p.tests)["repo"] == str((tmp_path / "repos" / "calc").resolve())
+    parsed = parse_repo_task(p)  # the verifier reads what the suite wrote
+    assert parsed.command == ("python", "-m", "unittest", "-v") and parsed.must_pass == ("t.T.x",)
+    in_image = {"repo_in_image": "/src", "image": "img:1", "test_command": ["pytest", "-rA"]}
+    path2 = _jsonl(
+        tmp_path / "img.jsonl",
+        [{"id": "r2", "prompt": "p", "kind": "repo_tests", "tests": in_image}],
+    )
+    assert parse_repo_task(load_jsonl_suite(path2).problems[0]).image == "img:1"
+
+
+@pytest.mark.parametrize(
+    ("tests", "where"),
+    [
+        ("python -m unittest", ":1: field 'tests': repository tests must be an object"),
+        ({"repo": "r"}, ":1: field 'tests.test_command'"),
+        ({"repo": "r", "test_command": "t", "must_pass": "x"}, ":1: field 'tests.must_pass'"),
+        ({"repo": "nowhere", "test_command": "t"}, ":1: field 'tests.repo': "),
+        ({"test_command": "t"}, ":1: field 'tests.repo': missing"),
+        ({"repo_in_image": "/s", "test_command": "t"}, ":1: field 'tests.repo_in_image': needs"),
+        ({"repo": "r", "test_command": "t", "branch": "main"}, ":1: field 'tests.branch'"),
+    ],
+)
+def test_jsonl_repo_tests_errors(tmp_path: Path, tests: object, where: str) -> None:
+    (tmp_path / "r").mkdir()
+    path = _jsonl(
+        tmp_path / "bad.jsonl", [{"id": "a", "prompt": "p", "kind": "repo_tests", "tests": tests}]
+    )
+    with pytest.raises(SuiteError) as e:
+        load_jsonl_suite(path)
+    assert str(path) in str(e.value) and where in str(e.value)
