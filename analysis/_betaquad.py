@@ -172,7 +172,9 @@ def _quad(
     l1 = -sp  # log (1 - x)
     # D = d phi / ds = -m x / (1 - s x) = -m exp(z - softplus(z + ell)); |D| w in log space,
     # since x / (1 - x) overflows far in the right tail where w underflows.
-    log_abs_d = np.log(np.maximum(m_, 1e-300))[:, None] + z - spl
+    # (D = 0 when m = 0: no failures, no dependence on s.)
+    with np.errstate(divide="ignore"):
+        log_abs_d = np.log(m_)[:, None] + z - spl
     wd = -np.exp(log_w + log_abs_d)  # w * D
     grad = np.empty((a_.size, 3), dtype=np.float64)
     grad[:, 0] = np.sum(w * lx, axis=1)
@@ -189,9 +191,10 @@ def _quad(
     hess[:, 0, 2] = hess[:, 2, 0] = np.sum(wd * clx, axis=1)
     hess[:, 1, 2] = hess[:, 2, 1] = np.sum(wd * cl1, axis=1)
     # Var[D] + E[d2 phi / ds2] = E[D^2] - E[D]^2 - E[D^2] / m.
-    e_d2 = np.sum(np.exp(log_w + 2.0 * log_abs_d), axis=1)
+    # For m = 1 the E[D^2] terms cancel (and E[D^2] may diverge at s = 1): leave them out.
+    two = np.where(m_ >= 2, 0.0, -np.inf)[:, None]
+    e_d2 = np.sum(np.exp(log_w + 2.0 * log_abs_d + two), axis=1)
     hess[:, 2, 2] = e_d2 * (1.0 - 1.0 / np.maximum(m_, 1.0)) - grad[:, 2] ** 2
-    hess[m_ == 0, 2, 2] = 0.0
     return QuadResult(log_i, grad, hess)
 
 
