@@ -5,6 +5,7 @@ parameters, bootstrap bands, and the forecast beating the power law at k = 10,00
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -247,3 +248,30 @@ def test_forecast_from_100_samples_beats_the_power_law_at_10000(
     assert e_bb < e_pl
     lo, hi = bb.at(10_000)[1:]
     assert lo - 0.01 <= truth <= hi + 0.01
+
+
+@pytest.mark.parametrize(
+    ("n", "c"),
+    [
+        ([5, 5, 5, 5], [5, 5, 5, 4]),  # almost always solved: s = 1 pressed on its bound
+        ([1, 1, 1, 1, 1], [1, 0, 1, 0, 0]),  # one sample each
+        ([40, 40, 40, 40], [0, 40, 0, 40]),  # all or nothing
+        ([300, 2, 17, 300], [0, 0, 1, 2]),  # uneven n, few successes
+    ],
+)
+def test_degenerate_counts_fit_quietly(n: list[int], c: list[int]) -> None:
+    """Counts at the edges of the parameter space: no warnings, finite fits and forecasts
+    between 0 and 1, increasing in k."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        modes: tuple[bool | Literal["auto"], ...] = (False, True, "auto")
+        for scaled in modes:
+            fit = fit_beta_binomial((n, c), scaled=scaled, bootstrap=8)
+            assert fit is not None and fit.replicates is not None
+            assert np.all(np.isfinite(fit.replicates))
+            pred = fit.predict(np.array([1, 10, 1000, 100_000]))
+            assert np.all((pred >= 0) & (pred <= 1)) and np.all(np.diff(pred) >= -1e-12)
+            est = fit.at(1000)
+            assert 0 <= est.value <= 1 and 0 <= est.lo <= est.hi <= 1
