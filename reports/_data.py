@@ -170,8 +170,14 @@ def summarize_run(
     if any(n >= 1 for n, _ in counts.values()):
         # problems with no verified sample yet are left out of the curve (and said so)
         curve = coverage_curve(counts)
-        pl = fit_power_law(curve, bootstrap=bootstrap, counts=counts)
-        bb = fit_beta_binomial(counts, bootstrap=bootstrap)
+        try:
+            pl = fit_power_law(curve, bootstrap=bootstrap, counts=counts)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+            notes.append(f"power-law fit failed: {e}")
+        try:
+            bb = fit_beta_binomial(counts, bootstrap=bootstrap)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+            notes.append(f"beta-binomial fit failed: {e}")
         if curve.note:
             notes.append(curve.note)
     else:

@@ -92,7 +92,7 @@ def coverage_figure(summaries: Sequence[RunSummary], out: Path, fmt: str = "png"
     ax.set_title("Coverage: observed, power-law fit and beta-binomial forecast")
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="lower right")
     else:
         ax.text(0.5, 0.5, "no verified samples yet", ha="center", transform=ax.transAxes)
     return _save(fig, out, fmt)
