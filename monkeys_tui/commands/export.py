@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,12 @@ def cmd_export(ns: argparse.Namespace, console: Console) -> int:
     with Store.open(ns.db) as store:
         store.get_run(ns.run_id)  # a clear error for a missing run, before any file is made
         if ns.out == "-":
-            export_run(store, ns.run_id, sys.stdout, ns.format)
+            try:
+                export_run(store, ns.run_id, sys.stdout, ns.format)
+                sys.stdout.flush()
+            except BrokenPipeError:  # e.g. `monkeys export 1 --out - | head`: not an error
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
             return 0
         out = Path(ns.out) if ns.out else Path(f"run{ns.run_id}.{ns.format}")
         tmp = out.with_name(out.name + ".part")
