@@ -410,9 +410,9 @@ RUN_COLORS = (
 )
 
 
-def forecast_x_max(k_max: int) -> float:
-    """How far the live plot extrapolates: to 10,000 samples (at least 10x what is drawn)."""
-    return float(max(10_000, 10 ** math.ceil(math.log10(max(1, k_max)) + 1)))
+def forecast_x_max(k_max: int, target_k: int = 10_000) -> float:
+    """How far the live plot extrapolates: to the target k (at least 10x what is drawn)."""
+    return float(max(target_k, 10 ** math.ceil(math.log10(max(1, k_max)) + 1)))
 
 
 def _log_grid(lo: float, hi: float, num: int = 160) -> np.ndarray:
@@ -441,7 +441,7 @@ def summary_plot(summary: CurveSummary | None) -> Plot:
         return Plot(message="coverage appears once every problem has a verdict")
     curve = summary.curve
     k_max = max(1, int(curve.k_max))
-    x_hi = forecast_x_max(k_max)
+    x_hi = forecast_x_max(k_max, summary.target_k)
     series: list[Series] = []
     bands: list[Band] = []
     grid = _log_grid(1.0, x_hi)

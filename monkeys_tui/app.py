@@ -22,7 +22,7 @@ from textual.screen import Screen
 
 from backends import Backend
 from monkeys_tui._liverun import LiveRun
-from monkeys_tui._session import RunOptions, make_backend, make_sandbox
+from monkeys_tui._session import RunOptions, make_backend, make_sandbox, scheduler_config
 from monkeys_tui.screens.compare import CompareScreen
 from monkeys_tui.screens.help import HelpScreen
 from monkeys_tui.screens.live import LiveScreen
@@ -34,12 +34,6 @@ from verify import Sandbox
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
-
-
-def scheduler_config(opts: RunOptions) -> SchedulerConfig:
-    return SchedulerConfig(
-        chunk_size=opts.parallel, verify_concurrency=opts.verify_workers, linger=True
-    )
 
 
 def options_for(run: RunRecord, base: RunOptions) -> RunOptions:
@@ -90,6 +84,7 @@ class MonkeysApp(App[None]):
         refresh_s: float = 0.2,
         options: RunOptions | None = None,
         deterministic: bool = False,
+        notes: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.store = store
@@ -97,6 +92,7 @@ class MonkeysApp(App[None]):
         self.deterministic = deterministic
         self.refresh_s = refresh_s
         self.live: LiveRun | None = None
+        self.opened: list[int] = []  # the runs shown live in this session, in order
         self._first: LiveRun | None = None
         if run_id is not None:
             self._first = LiveRun(
@@ -105,7 +101,8 @@ class MonkeysApp(App[None]):
                 backend,
                 sandbox,
                 warning=warning,
-                config=config or scheduler_config(self.options),
+                config=config or scheduler_config(self.options, store.get_run(run_id), linger=True),
+                notes=notes,
             )
         self._quitting = False
 
@@ -127,6 +124,8 @@ class MonkeysApp(App[None]):
 
     async def _show_live(self, live: LiveRun) -> None:
         self.live = live
+        if live.run_id not in self.opened:
+            self.opened.append(live.run_id)
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         await self.push_screen(LiveScreen(live, refresh_s=self.refresh_s))
@@ -187,7 +186,7 @@ class MonkeysApp(App[None]):
             backend,
             sandbox,
             warning=warning,
-            config=scheduler_config(opts),
+            config=scheduler_config(opts, run, linger=True),
             view_only=view_only,
         )
         await self._show_live(live)
@@ -205,7 +204,7 @@ class MonkeysApp(App[None]):
             opened.backend,
             opened.sandbox,
             warning=opened.warning,
-            config=scheduler_config(opened.options),
+            config=scheduler_config(opened.options, opened.run, linger=True),
             notes=opened.notes,
         )
         if opened.resumed:

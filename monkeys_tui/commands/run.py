@@ -185,9 +185,23 @@ def run_options(ns: argparse.Namespace) -> RunOptions:
 # ---- app ----------------------------------------------------------------------------------
 
 
-@command("app", "open the app on a run (the default command)", configure=add_run_options)
+def add_app_options(p: argparse.ArgumentParser) -> None:
+    add_run_options(p)
+    p.add_argument(
+        "--runs",
+        action="store_true",
+        help="open the runs screen (every run in --db; resume one, or start one from a form) "
+        "instead of sampling the run the options describe at once",
+    )
+
+
+@command(
+    "app",
+    "open the app: sample the run the options describe (the default command), or --runs",
+    configure=add_app_options,
+)
 def cmd_app(ns: argparse.Namespace, console: Console) -> int:
-    return _app(run_options(ns), console)
+    return _app(run_options(ns), console, runs=ns.runs)
 
 
 @command("run", "sample and verify without the app; print coverage", configure=add_run_options)
@@ -195,32 +209,38 @@ def cmd_run(ns: argparse.Namespace, console: Console) -> int:
     return asyncio.run(_run(run_options(ns), console))
 
 
-def _app(opts: RunOptions, console: Console) -> int:
+def _app(opts: RunOptions, console: Console, *, runs: bool = False) -> int:
+    """Open the app: at once on the run `opts` describe (created or resumed), or with `runs`
+    on the runs screen (the options then only fill the form)."""
     from monkeys_tui.app import MonkeysApp
 
-    opts.validate()
     store = Store.open(opts.db)
     try:
-        prepared = prepare_run(store, opts)
-        backend = make_backend(prepared.run, opts)
-        sandbox, warning = make_sandbox(opts)
-        app = MonkeysApp(
-            store,
-            prepared.run.id,
-            backend,
-            sandbox,
-            warning=warning,
-            config=scheduler_config(opts, prepared.run, linger=True),
-        )
+        if runs:
+            app = MonkeysApp(store, options=opts)
+        else:
+            opts.validate()
+            prepared = prepare_run(store, opts)
+            backend = make_backend(prepared.run, opts)
+            sandbox, warning = make_sandbox(opts)
+            app = MonkeysApp(
+                store,
+                prepared.run.id,
+                backend,
+                sandbox,
+                warning=warning,
+                config=scheduler_config(opts, prepared.run, linger=True),
+                options=opts,
+                notes=tuple(prepared.notes),
+            )
         app.run()
     finally:
         store.close()
-    counts = _counts(opts.db, prepared.run.id)
-    n = sum(v[0] for v in counts.values())
-    console.print(
-        f"run {prepared.run.id}: {n} verified samples stored in {opts.db}. "
-        "Run the same command again to resume."
-    )
+    for run_id in app.opened:
+        counts = _counts(opts.db, run_id)
+        n = sum(v[0] for v in counts.values())
+        console.print(f"run {run_id}: {n} verified samples stored in {opts.db}.")
+    console.print("Run the same command again to resume (or `monkeys app --runs` to choose).")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Group
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, RichLog, Static
 
-from monkeys_tui._live import CurveSummary, coverage_rows, pct, summarize
+from monkeys_tui._live import CurveSummary, coverage_table, pct, pct_band, save_fits, summarize
 from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM, LiveRun, model_label
 from monkeys_tui._plot import summary_plot
 from monkeys_tui._safe import literal, literal_text
@@ -85,6 +86,7 @@ class LiveScreen(Screen[None]):
         self._summary: CurveSummary | None = None
         self._analysis_dirty = True
         self._analysis_running = False
+        self._analysis_next = 0.0
         self.drains = 0  # batches drained (the bench reads it)
 
     @property
@@ -220,7 +222,8 @@ class LiveScreen(Screen[None]):
 
     def _tick(self) -> None:
         self._update_stats()
-        if self._analysis_dirty and not self._analysis_running:
+        now = time.monotonic()
+        if self._analysis_dirty and not self._analysis_running and now >= self._analysis_next:
             self._analysis_dirty = False
             self._analysis_running = True
             # (n, c) per problem from the grid, which holds every attempt-0 verdict drained so
@@ -234,12 +237,24 @@ class LiveScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="analysis")
     def _analyse(self, counts: dict[str, tuple[int, int]]) -> None:
+        t0 = time.monotonic()
         try:
             summary = summarize(counts)
         except Exception as e:  # a fit that fails is told, never fatal
             self.app.call_from_thread(self._analysis_failed, f"{type(e).__name__}: {e}")
             return
+        # a slow analysis (many problems) runs less often, so it never crowds out the UI
+        self._analysis_next = time.monotonic() + 2 * (time.monotonic() - t0)
         self.app.call_from_thread(self._show_summary, summary)
+
+    @work(thread=True, exclusive=True, group="save-fits")
+    def _save_fits(self, summary: CurveSummary) -> None:
+        """Store the fits of a finished run (as `monkeys run` does); the same data is not
+        stored twice."""
+        try:
+            save_fits(self.live.store, self.live.run_id, summary)
+        except Exception as e:
+            self.app.call_from_thread(self.log_line, f"could not store the fits: {e}", "error")
 
     def _analysis_failed(self, message: str) -> None:
         self._analysis_running = False
@@ -248,6 +263,8 @@ class LiveScreen(Screen[None]):
     def _show_summary(self, summary: CurveSummary) -> None:
         self._analysis_running = False
         self._summary = summary
+        if self.live.state in ("done", "stopped") and not self.live.events:
+            self._save_fits(summary)
         self._update_stats()
         self._update_curve()
 
@@ -305,25 +322,28 @@ class LiveScreen(Screen[None]):
         s = self._summary
         plot = summary_plot(s)
         if self.live.policy != UNIFORM and s is not None and s.curve is not None:
-            from dataclasses import replace
-
             plot = replace(plot, notes=(f"policy {self.live.policy}: not unbiased pass@k",))
         self.query_one("#plot", CoveragePlot).set_plot(plot)
         table_panel = self.query_one("#table", Static)
         forecast = self.query_one("#forecast", Static)
         if s is None or s.curve is None:
             table_panel.update(Text("coverage appears once every problem has a verdict", "dim"))
-            forecast.update("")
+            forecast.update(Text(""))
             return
         t = Table(expand=True, box=None)
         t.add_column("k", justify="right")
         t.add_column("observed", justify="right")
-        t.add_column("power law", justify="right")
-        t.add_column("beta-binom", justify="right")
-        rows = coverage_rows(s)
-        for k, obs, pl, bb in rows:
-            style = "" if obs is not None else "italic dim"
-            t.add_row(f"{k:,}", pct(obs), pct(pl), pct(bb), style=style)
+        t.add_column("power law [95%]", justify="right")
+        t.add_column("beta-binomial [95%]", justify="right")
+        for row in coverage_table(s):
+            style = "" if row.observed is not None else "italic dim"
+            t.add_row(
+                f"{row.k:,}",
+                pct(row.observed),
+                pct_band(row.power_law),
+                pct_band(row.beta_binomial),
+                style=style,
+            )
         note = literal_text(s.curve.note or "", "dim")
         if s.power_law is not None:
             note.append(f"\nlog c(k) = {s.power_law.a:.3f}·k^{s.power_law.b:.3f}", style="dim")
@@ -331,13 +351,13 @@ class LiveScreen(Screen[None]):
             fit = s.beta_binomial
             note.append(f"\np ~ {fit.scale:.2f}·Beta({fit.alpha:.3f}, {fit.beta:.3f})", style="dim")
         table_panel.update(Group(t, note))
-        last = rows[-1] if rows else None
+        k = s.target_k
         line = Text(no_wrap=True, overflow="ellipsis")
-        if last is not None and last[1] is None:
-            line.append(f"k={last[0]:,}: ", style="bold")
-            line.append(f"power law {pct(last[2]).strip()}", style="yellow")
+        if s.curve.k_max < k:
+            line.append(f"k={k:,}: ", style="bold")
+            line.append(f"power law {pct_band(s.power_law_at(k))}", style="yellow")
             line.append(" · ")
-            line.append(f"beta-binomial {pct(last[3]).strip()}", style="magenta")
+            line.append(f"beta-binomial {pct_band(s.beta_binomial_at(k))}", style="magenta")
         forecast.update(line)
 
     def log_line(self, message: str, level: str = "info") -> None:
