@@ -354,9 +354,10 @@ class LiveScreen(Screen[None]):
         k = s.target_k
         line = Text(no_wrap=True, overflow="ellipsis")
         if s.curve.k_max < k:
-            line.append(f"k={k:,}: ", style="bold")
-            line.append(f"power law {pct_band(s.power_law_at(k))}", style="yellow")
-            line.append(" · ")
+            head = f"at k={k:,}: "
+            line.append(head, style="bold")
+            line.append(f"power law {pct_band(s.power_law_at(k))}\n", style="yellow")
+            line.append(" " * len(head))
             line.append(f"beta-binomial {pct_band(s.beta_binomial_at(k))}", style="magenta")
         forecast.update(line)
 
