@@ -239,6 +239,7 @@ class MonkeysApp(App[None]):
             )
             for title, help_text, action in (
                 ("Pause or resume the run", "Stop drawing samples / start again", "toggle_pause"),
+                ("Pause after in-flight", "Pause; samples in flight finish", "pause_gently"),
                 (
                     "Pause or resume this problem",
                     "The problem under the grid cursor",

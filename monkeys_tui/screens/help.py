@@ -33,6 +33,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("enter", "inspect the sample under the cursor"),
             ("o / double-click a label", "the problem view: all samples, answers and votes"),
             ("p", "pause / resume the whole run (samples in flight are redrawn, same seed)"),
+            ("P", "pause, letting the samples in flight finish"),
             ("space", "pause / resume the problem under the cursor (‖ marks it)"),
             ("e", "extend the budget: +N samples for every problem or for the unsolved ones"),
             ("s", "stop-on-solve on/off: a problem stops at its first passing sample"),

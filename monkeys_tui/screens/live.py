@@ -47,7 +47,7 @@ STATE_STYLE = {
     "stopped": "yellow",
     "view only": "yellow",
 }
-CONTROL_ACTIONS = ("toggle_pause", "toggle_problem", "extend", "stop_on_solve")
+CONTROL_ACTIONS = ("toggle_pause", "pause_gently", "toggle_problem", "extend", "stop_on_solve")
 
 
 def legend_text() -> Text:
@@ -69,6 +69,7 @@ class LiveScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("P", "pause_gently", "Pause after in-flight", show=False),
         Binding("space", "toggle_problem", "Pause problem"),
         Binding("e", "extend", "Extend"),
         Binding("s", "stop_on_solve", "Stop-on-solve"),
@@ -386,6 +387,15 @@ class LiveScreen(Screen[None]):
         if sched is None:
             return
         sched.toggle_pause()
+        self.refresh_bindings()
+
+    def action_pause_gently(self) -> None:
+        """Pause, but let the samples being generated finish (nothing is redrawn)."""
+        sched = self.live.scheduler
+        if sched is None or sched.paused:
+            return
+        sched.pause(finish_in_flight=True)
+        self.log_line("pausing: the samples in flight finish first")
         self.refresh_bindings()
 
     def action_toggle_problem(self) -> None:

@@ -147,6 +147,10 @@ async def test_live_controls(replayed: Replayed) -> None:
         assert "paused" in _text(screen.query_one("#stats"))
         await pilot.press("p")
         assert not sched.paused
+        await pilot.press("P")  # pause, letting what is in flight finish
+        assert sched.paused
+        await pilot.press("p")
+        assert not sched.paused
         # pause the problem under the cursor (q0): it is marked and gets nothing more
         await pilot.press("space")
         assert sched.problem_paused("q0") and grid.is_paused("q0")
