@@ -470,3 +470,30 @@ async def test_form_fields_default_from_the_session(replayed: Replayed) -> None:
         await wait_for(lambda: isinstance(app.screen, RunsScreen))
         await _quit(app)
     store.close()
+
+
+async def test_opening_another_run_stops_the_open_one(replayed: Replayed) -> None:
+    store = Store.open(replayed.db)
+    first_opts = replayed.options(samples=4)
+    first = open_run(store, first_opts)
+    second = open_run(store, replayed.options(samples=6, new=True, name="second"))
+    app = replay_app(store, replayed, first, first_opts)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: settled(app))
+        old = app.live
+        await pilot.press("r")
+        await wait_for(lambda: isinstance(app.screen, RunsScreen) and len(app.screen.rows) == 2)
+        await pilot.press("enter")  # the open run: back to it, nothing restarted
+        await wait_for(lambda: isinstance(app.screen, LiveScreen))
+        assert app.live is old
+        await pilot.press("r")
+        await wait_for(lambda: isinstance(app.screen, RunsScreen) and len(app.screen.rows) == 2)
+        await pilot.press("down", "enter")
+        await wait_for(lambda: app.live is not None and app.live.run_id == second.id)
+        await wait_for(lambda: settled(app))
+        assert old is not None and old.scheduler is not None and old.state in ("done", "stopped")
+        assert app.opened == [first.id, second.id]
+        grid = live_screen(app).query_one(AttemptGrid)
+        assert grid.problem_counts() == {f"q{i}": (6, passes(i, 6)) for i in range(N_PROBLEMS)}
+        await _quit(app)
+    store.close()
