@@ -290,7 +290,8 @@ async def test_runs_form_start_quit_and_resume(replayed: Replayed) -> None:
     app = MonkeysApp(store, options=base, refresh_s=0.05, deterministic=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(lambda: isinstance(app.screen, RunsScreen))
-        assert "No runs yet" in _text(app.screen.query_one("#runs-note"))
+        note = app.screen.query_one("#runs-note")
+        await wait_for(lambda: "No runs yet" in _text(note))  # the list loads in a thread
         await pilot.press("n")
         await wait_for(lambda: isinstance(app.screen, RunFormScreen))
         form = app.screen
