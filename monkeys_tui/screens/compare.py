@@ -1,8 +1,11 @@
 """Compare: coverage curves of several runs overlaid, against samples or against cost.
 
 Cost is per problem: tokens(k) = mean prompt tokens + k x mean completion tokens (the prompt is
-read once per problem; every sample decodes its own completion), and FLOPs(k) = 2 N tokens(k)
-with N the model's parameter count read from its name (``...-0.5b-...``, ``...-135m-...``).
+read once per problem; every sample decodes its own completion), and FLOPs(k) counted as
+`monkeys report` counts them (`analysis` cost functions, the paper's 2(N + 2 L d ctx) per token)
+with the model's shape read from its GGUF header (`reports.model_shape`). A model known only by
+name (e.g. served by a server) falls back to 2 N tokens(k) with N read from its name
+(``...-7b-...``), marked "≈".
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from analysis import PowerLawFit
+from analysis import ModelShape, PowerLawFit, prompt_flops, sample_flops
 from monkeys_tui._live import pct, summarize
 from monkeys_tui._liverun import model_label
 from monkeys_tui._plot import RUN_COLORS, Plot, Series, forecast_x_max, observed_points
@@ -55,6 +58,11 @@ class RunCurve:
     completion_tokens: float  # mean per sample
     params: float | None
     power_law: PowerLawFit | None
+    shape: ModelShape | None = None  # from the GGUF header / catalog: exact FLOPs
+
+    @property
+    def flops_approx(self) -> bool:
+        return self.shape is None
 
     @property
     def label(self) -> str:
@@ -68,7 +76,12 @@ class RunCurve:
         tokens = self.prompt_tokens + k * self.completion_tokens
         if axis == "tokens":
             return tokens if tokens > 0 else None
-        if self.params is None or tokens <= 0:
+        if tokens <= 0:
+            return None
+        if self.shape is not None:
+            p, d = round(self.prompt_tokens), round(self.completion_tokens)
+            return prompt_flops(self.shape, p) + k * sample_flops(self.shape, p, d)
+        if self.params is None:
             return None
         return 2.0 * self.params * tokens
 
@@ -79,6 +92,12 @@ def load_curve(store: Store, run_id: int) -> RunCurve:
     xs, ys = observed_points(summary)
     n, prompt, completion = store.usage(run_id)
     k_max = int(summary.curve.k_max) if summary.curve is not None else 0
+    from reports._params import GGUFError, model_shape  # imports matplotlib: only when used
+
+    try:
+        shape = model_shape(run.model)
+    except (GGUFError, OSError, ValueError):
+        shape = None
     return RunCurve(
         run,
         tuple(xs),
@@ -87,8 +106,9 @@ def load_curve(store: Store, run_id: int) -> RunCurve:
         len(run.problem_ids),
         prompt / n if n else 0.0,
         completion / n if n else 0.0,
-        model_params(run.model),
+        shape.params if shape is not None else model_params(run.model),
         summary.power_law,
+        shape,
     )
 
 
@@ -102,7 +122,7 @@ def compare_plot(curves: list[RunCurve], axis: str, fits: bool) -> Plot:
             continue
         xs = [c.cost(k, axis) for k in c.ks]
         if any(x is None for x in xs):
-            notes.append(f"{c.label}: no parameter count (FLOPs need it in the model name)")
+            notes.append(f"{c.label}: no parameter count (not a GGUF, none in the model name)")
             continue
         series.append(
             Series(c.label, tuple(float(x) for x in xs if x is not None), c.coverage, color)
@@ -169,7 +189,7 @@ class CompareScreen(Screen[None]):
         plot.border_title = {
             "samples": "coverage vs samples per problem (log)",
             "tokens": "coverage vs tokens per problem (log)",
-            "flops": "coverage vs FLOPs per problem ≈ 2·params·tokens (log)",
+            "flops": "coverage vs FLOPs per problem (log)",
         }[self.axis]
         plot.set_plot(compare_plot(self.curves, self.axis, self.fits))
         t = Table(expand=True, box=None)
@@ -196,7 +216,7 @@ class CompareScreen(Screen[None]):
                 pct(first),
                 pct(last),
                 f"{c.completion_tokens:.0f}",
-                "?" if c.params is None else _si(c.params),
+                "?" if c.params is None else ("≈" if c.flops_approx else "") + _si(c.params),
             )
         self.query_one("#compare-table", Static).update(t)
 

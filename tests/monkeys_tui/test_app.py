@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Select
 
 from backends import LlamaCppBackend, SamplingParams
@@ -498,3 +499,29 @@ async def test_opening_another_run_stops_the_open_one(replayed: Replayed) -> Non
         assert grid.problem_counts() == {f"q{i}": (6, passes(i, 6)) for i in range(N_PROBLEMS)}
         await _quit(app)
     store.close()
+
+
+def test_compare_counts_flops_like_the_report() -> None:
+    """With a known model shape, FLOPs(k) per problem is the paper's per-token count summed
+    token by token: the prompt once (token i sees i tokens), then k samples of D tokens."""
+    from analysis import ModelShape, flops_per_token
+    from monkeys_tui.screens.compare import RunCurve
+
+    shape = ModelShape(630_167_424, 24, 896, "catalog")
+    curve = RunCurve(
+        run=None,  # type: ignore[arg-type]  # not used by cost()
+        ks=(1.0,),
+        coverage=(0.5,),
+        k_max=1,
+        n_problems=1,
+        prompt_tokens=12.0,
+        completion_tokens=5.0,
+        params=shape.params,
+        power_law=None,
+        shape=shape,
+    )
+    prompt = sum(flops_per_token(shape, i) for i in range(1, 13))
+    sample = sum(flops_per_token(shape, 12 + j) for j in range(1, 6))
+    for k in (1, 3, 10):
+        assert curve.cost(k, "flops") == pytest.approx(prompt + k * sample, rel=1e-12)
+    assert not curve.flops_approx
