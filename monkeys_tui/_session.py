@@ -9,7 +9,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analysis import fit_beta_binomial
@@ -259,6 +259,31 @@ def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
                         "whose problems have these ids, to verify the texts)"
                     )
     return suite, samples
+
+
+def options_for(run: RunRecord, base: RunOptions) -> RunOptions:
+    """Options that describe a stored run, to open its backend and sandbox again (the machine
+    settings — threads, GPU layers, workers — are this session's): the inverse of
+    `RunOptions.identity` for the model and backend."""
+    opts = replace(
+        base,
+        suite=run.suite,
+        backend=run.backend,
+        model=run.model,
+        sandbox=run.sandbox,
+        policy=run.policy,
+        seed=run.seed,
+        replay=None,
+        base_url=None,
+        served_model=None,
+        speed=None,
+    )
+    if run.backend == "replay":
+        opts.replay = Path(run.model)
+    elif run.backend == "openai" and "@" in run.model:
+        served, _, server = run.model.rpartition("@")
+        opts.base_url, opts.served_model, opts.model = server, served, served
+    return opts
 
 
 def make_backend(run: RunRecord, opts: RunOptions) -> Backend:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
-from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -22,42 +20,24 @@ from textual.screen import Screen
 
 from backends import Backend
 from monkeys_tui._liverun import LiveRun
-from monkeys_tui._session import RunOptions, make_backend, make_sandbox, scheduler_config
+from monkeys_tui._session import (
+    RunOptions,
+    make_backend,
+    make_sandbox,
+    options_for,
+    scheduler_config,
+)
 from monkeys_tui.screens.compare import CompareScreen
 from monkeys_tui.screens.help import HelpScreen
 from monkeys_tui.screens.live import LiveScreen
 from monkeys_tui.screens.runform import Opened
 from monkeys_tui.screens.runs import RunsScreen
 from scheduler import Notice, SchedulerConfig
-from store import RunRecord, Store
+from store import Store
 from verify import Sandbox
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
-
-
-def options_for(run: RunRecord, base: RunOptions) -> RunOptions:
-    """Options that describe a stored run, to open its backend and sandbox again (the machine
-    settings — threads, GPU layers, workers — are this session's)."""
-    opts = replace(
-        base,
-        suite=run.suite,
-        backend=run.backend,
-        model=run.model,
-        sandbox=run.sandbox,
-        policy=run.policy,
-        seed=run.seed,
-        replay=None,
-        base_url=None,
-        served_model=None,
-        speed=None,
-    )
-    if run.backend == "replay":
-        opts.replay = Path(run.model)
-    elif run.backend == "openai" and "@" in run.model:
-        served, _, server = run.model.rpartition("@")
-        opts.base_url, opts.served_model, opts.model = server, served, served
-    return opts
 
 
 class MonkeysApp(App[None]):
