@@ -34,12 +34,13 @@ import json
 import math
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from backends._fanout import Emit, contiguous_chunks, fan_in
 from backends._protocol import (
     BackendError,
     BackendEvent,
@@ -52,23 +53,11 @@ from backends._protocol import (
 
 __all__ = ["OpenAICompatBackend", "contiguous_chunks"]
 
-Emit = Callable[[BackendEvent], None]
 
 _KEY_HINT = (
     "set OPENAI_API_KEY or MONKEYS_API_KEY, or name the environment variable that holds the "
     "key (monkeys run --api-key-env NAME)"
 )
-
-
-def contiguous_chunks(indices: tuple[int, ...] | list[int], max_n: int) -> list[list[int]]:
-    """Cut `indices` (in the given order) into runs of consecutive integers, each <= max_n long."""
-    chunks: list[list[int]] = []
-    for i in indices:
-        if chunks and chunks[-1][-1] + 1 == i and len(chunks[-1]) < max_n:
-            chunks[-1].append(i)
-        else:
-            chunks.append([i])
-    return chunks
 
 
 def _estimate_tokens(text: str) -> int:
@@ -248,7 +237,7 @@ class OpenAICompatBackend:
         await self.start()
         max_n = self._max_n if self._n_supported is not False else 1
         chunks = contiguous_chunks(request.indices, max_n)
-        events = _fan_in([self._drawer(request, c) for c in chunks])
+        events = fan_in([self._drawer(request, c) for c in chunks])
         try:
             async for ev in events:
                 yield ev
@@ -604,45 +593,3 @@ def _attempts(k: int) -> str:
 def _excerpt(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: BaseException
-
-
-async def _fan_in(
-    workers: list[Callable[[Emit], Awaitable[None]]],
-) -> AsyncGenerator[BackendEvent, None]:
-    """Run `workers` concurrently and yield what they emit, in arrival order.
-
-    The first failure is raised (the other workers are cancelled). Closing the iterator
-    early cancels every worker, which closes their HTTP streams.
-    """
-    queue: asyncio.Queue[BackendEvent | _Failure | None] = asyncio.Queue()
-
-    async def run(w: Callable[[Emit], Awaitable[None]]) -> None:
-        try:
-            await w(queue.put_nowait)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            queue.put_nowait(_Failure(e))
-            return
-        queue.put_nowait(None)
-
-    tasks = [asyncio.create_task(run(w)) for w in workers]
-    live = len(tasks)
-    try:
-        while live:
-            item = await queue.get()
-            if item is None:
-                live -= 1
-            elif isinstance(item, _Failure):
-                raise item.error
-            else:
-                yield item
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

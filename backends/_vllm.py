@@ -28,10 +28,11 @@ import contextlib
 import itertools
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from backends._fanout import Emit, contiguous_chunks, fan_in
 from backends._protocol import (
     BackendError,
     BackendEvent,
@@ -86,18 +87,6 @@ class EngineLike(Protocol):
 
 EngineFactory = Callable[[str, dict[str, Any]], EngineLike]
 SamplingParamsFactory = Callable[..., Any]
-Emit = Callable[[BackendEvent], None]
-
-
-def contiguous_chunks(indices: Sequence[int], max_n: int) -> list[list[int]]:
-    """Cut `indices` (in the given order) into runs of consecutive integers, each <= max_n long."""
-    chunks: list[list[int]] = []
-    for i in indices:
-        if chunks and chunks[-1][-1] + 1 == i and len(chunks[-1]) < max_n:
-            chunks[-1].append(i)
-        else:
-            chunks.append([i])
-    return chunks
 
 
 def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
@@ -203,7 +192,7 @@ class VLLMBackend:
         if self._engine is None:
             await self.start()
         chunks = contiguous_chunks(request.indices, self._max_n)
-        events = _fan_in([self._drawer(request, c) for c in chunks])
+        events = fan_in([self._drawer(request, c) for c in chunks])
         try:
             async for ev in events:
                 yield ev
@@ -292,45 +281,3 @@ async def _aclose(gen: AsyncIterator[Any]) -> None:
         # Closing a failed generator may raise again; abort() follows regardless.
         with contextlib.suppress(Exception):
             await aclose()
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: BaseException
-
-
-async def _fan_in(
-    workers: list[Callable[[Emit], Awaitable[None]]],
-) -> AsyncGenerator[BackendEvent, None]:
-    """Run `workers` concurrently and yield what they emit, in arrival order.
-
-    The first failure is raised (the other workers are cancelled). Closing the iterator early
-    cancels every worker, which aborts their engine requests.
-    """
-    queue: asyncio.Queue[BackendEvent | _Failure | None] = asyncio.Queue()
-
-    async def run(w: Callable[[Emit], Awaitable[None]]) -> None:
-        try:
-            await w(queue.put_nowait)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            queue.put_nowait(_Failure(e))
-            return
-        queue.put_nowait(None)
-
-    tasks = [asyncio.create_task(run(w)) for w in workers]
-    live = len(tasks)
-    try:
-        while live:
-            item = await queue.get()
-            if item is None:
-                live -= 1
-            elif isinstance(item, _Failure):
-                raise item.error
-            else:
-                yield item
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backends._openai import OpenAICompatBackend, _StreamState, contiguous_chunks
+from backends._openai import OpenAICompatBackend, _StreamState
 from backends._protocol import (
     Backend,
     BackendError,
@@ -250,11 +250,6 @@ async def test_cancel_mid_stream_closes_the_stream(llama_server: str) -> None:
 
 
 # -- pure bookkeeping ---------------------------------------------------------------------
-
-
-def test_contiguous_chunks() -> None:
-    assert contiguous_chunks((0, 1, 2, 3, 4), 2) == [[0, 1], [2, 3], [4]]
-    assert contiguous_chunks((5, 6, 9, 10, 3), 8) == [[5, 6], [9, 10], [3]]
 
 
 def test_stream_state_maps_choice_index_to_sample_index() -> None:

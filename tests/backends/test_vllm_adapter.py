@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from backends._fanout import contiguous_chunks
 from backends._protocol import (
     Backend,
     BackendError,
@@ -29,7 +30,7 @@ from backends._protocol import (
     SamplingParams,
     TextDelta,
 )
-from backends._vllm import NOT_INSTALLED, VLLMBackend, contiguous_chunks
+from backends._vllm import NOT_INSTALLED, VLLMBackend
 
 
 @dataclass
