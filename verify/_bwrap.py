@@ -382,19 +382,7 @@ class BwrapSandbox:
         finally:
             if cg is not None:
                 await asyncio.to_thread(cg.remove)
-        if "error" in answer:
-            raise SandboxError(f"the local executor failed: {answer['error']}")
-        code = answer.get("exit_code")
-        timed_out = bool(answer.get("timed_out", False))
-        return ExecResult(
-            exit_code=int(code) if code is not None else None,
-            stdout=str(answer.get("stdout", "")),
-            stderr=str(answer.get("stderr", "")),
-            duration_s=float(answer.get("duration_s", 0.0)),
-            timed_out=timed_out,
-            oom=not timed_out and (bool(answer.get("oom", False)) or oom_killed),
-            truncated=bool(answer.get("truncated", False)),
-        )
+        return ExecResult.from_executor(answer, oom_killed=oom_killed)
 
     async def close(self) -> None:
         self._started = False

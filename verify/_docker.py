@@ -111,21 +111,6 @@ def _run_kwargs(image: str, limits: Limits) -> dict[str, Any]:
     }
 
 
-def _result(d: dict[str, Any]) -> ExecResult:
-    if "error" in d:
-        raise SandboxError(f"executor failed: {d['error']}")
-    code = d.get("exit_code")
-    return ExecResult(
-        exit_code=int(code) if code is not None else None,
-        stdout=str(d.get("stdout", "")),
-        stderr=str(d.get("stderr", "")),
-        duration_s=float(d.get("duration_s", 0.0)),
-        timed_out=bool(d.get("timed_out", False)),
-        oom=bool(d.get("oom", False)),
-        truncated=bool(d.get("truncated", False)),
-    )
-
-
 class _Dead(Exception):
     """The executor or its container went away while running a sample."""
 
@@ -374,7 +359,7 @@ class DockerSandbox:
                 await asyncio.to_thread(self._discard, w)  # state unknown: never reuse
                 raise
             self._queue.put_nowait(w)
-            return _result(answer)
+            return ExecResult.from_executor(answer)
         raise SandboxError(f"the sandbox container failed: {last or 'no container left'}")
 
     def _run_strict(self, program: str, stdin: str, timeout_s: float, memory_mb: int) -> ExecResult:
@@ -404,7 +389,7 @@ class DockerSandbox:
             answer: dict[str, Any] = json.loads(out.splitlines()[-1])
         except (ValueError, IndexError):
             raise _Dead(f"the sandbox container gave no result: {err[-300:]!r}") from None
-        return _result(answer)
+        return ExecResult.from_executor(answer)
 
     async def run_in_image(
         self,

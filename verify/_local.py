@@ -153,18 +153,7 @@ class LocalSandbox:
                 raise SandboxError(f"the local executor gave no result: {tail!r}") from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if "error" in answer:
-            raise SandboxError(f"the local executor failed: {answer['error']}")
-        code = answer.get("exit_code")
-        return ExecResult(
-            exit_code=int(code) if code is not None else None,
-            stdout=str(answer.get("stdout", "")),
-            stderr=str(answer.get("stderr", "")),
-            duration_s=float(answer.get("duration_s", 0.0)),
-            timed_out=bool(answer.get("timed_out", False)),
-            oom=bool(answer.get("oom", False)),
-            truncated=bool(answer.get("truncated", False)),
-        )
+        return ExecResult.from_executor(answer)
 
     async def close(self) -> None:
         self._started = False

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 OUTPUT_CAP = 16_384  # bytes of stdout / stderr kept per verdict
 
@@ -44,6 +45,26 @@ class ExecResult:
     timed_out: bool = False
     oom: bool = False
     truncated: bool = False
+
+    @classmethod
+    def from_executor(cls, answer: Mapping[str, Any], *, oom_killed: bool = False) -> ExecResult:
+        """The result the sandbox executor (`sandbox_files/executor.py`) answered as JSON.
+
+        An ``error`` answer is the executor's own failure: SandboxError. `oom_killed` adds what
+        the caller saw from outside (a cgroup's OOM counter); a timeout is never also an OOM."""
+        if "error" in answer:
+            raise SandboxError(f"the executor failed: {answer['error']}")
+        code = answer.get("exit_code")
+        timed_out = bool(answer.get("timed_out", False))
+        return cls(
+            exit_code=int(code) if code is not None else None,
+            stdout=str(answer.get("stdout", "")),
+            stderr=str(answer.get("stderr", "")),
+            duration_s=float(answer.get("duration_s", 0.0)),
+            timed_out=timed_out,
+            oom=not timed_out and (bool(answer.get("oom", False)) or oom_killed),
+            truncated=bool(answer.get("truncated", False)),
+        )
 
 
 @runtime_checkable
