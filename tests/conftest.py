@@ -8,9 +8,14 @@ them skip when they are missing; with MONKEYS_REQUIRE_DOCKER=1 / MONKEYS_REQUIRE
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
 
@@ -50,3 +55,79 @@ def small_model_path() -> Path:
     except Exception as e:
         missing(f"the smallest model ({e})", "MONKEYS_REQUIRE_MODEL")
         raise AssertionError("unreachable") from e
+
+
+LlamaServer = Callable[[str, Sequence[str]], str]
+"""``start(alias, extra_args) -> base URL`` of a real llama-cpp-python server."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def llama_server_factory(
+    small_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LlamaServer]:
+    """Starts real llama-cpp-python OpenAI-compatible servers (`python -m llama_cpp.server`)
+    on 127.0.0.1 with the smallest model, one per (alias, args), stopped after the session."""
+    try:
+        import fastapi  # noqa: F401
+        import llama_cpp.server  # noqa: F401
+        import sse_starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        missing(f"llama-cpp-python's server ({e})", "MONKEYS_REQUIRE_MODEL")
+        raise AssertionError("unreachable") from e
+    procs: list[subprocess.Popen[bytes]] = []
+    started: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def start(alias: str, extra: Sequence[str] = ()) -> str:
+        key = (alias, tuple(extra))
+        if key in started:
+            return started[key]
+        port = _free_port()
+        log = tmp_path_factory.mktemp(f"llama_server_{alias}") / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable, "-m", "llama_cpp.server",
+                    "--model", str(small_model_path), "--model_alias", alias,
+                    "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
+                    *extra,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # fmt: skip
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"llama_cpp.server exited ({proc.returncode}): {log.read_text()[-2000:]}"
+                )
+            try:
+                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                tail = log.read_text()[-2000:]
+                pytest.fail(f"llama_cpp.server did not come up in 120 s: {tail}")
+            time.sleep(0.25)
+        started[key] = url
+        return url
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)

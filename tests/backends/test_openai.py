@@ -15,19 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from backends._openai import OpenAICompatBackend, _StreamState
@@ -46,69 +42,23 @@ from scheduler import Scheduler, SchedulerConfig
 from store import Store
 
 ALIAS = "smollm2"
-PROMPT = "Here is a short story about a cat who lives in a library.\n\n"
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
         return port
 
 
+PROMPT = "Here is a short story about a cat who lives in a library.\n\n"
+
+
 @pytest.fixture(scope="module")
-def llama_server(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llama_server(llama_server_factory: Callable[[str, Sequence[str]], str]) -> str:
     """A real llama-cpp-python server on 127.0.0.1 serving the smallest model as 'smollm2'."""
-    try:
-        import fastapi  # noqa: F401
-        import llama_cpp.server  # noqa: F401
-        import sse_starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as e:
-        # Same rule as tests/conftest.py's `missing`: skip locally, fail where CI requires it.
-        if os.environ.get("MONKEYS_REQUIRE_MODEL", "") not in ("", "0"):
-            pytest.fail(f"llama-cpp-python's server is required here but unavailable ({e})")
-        pytest.skip(f"llama-cpp-python's server unavailable ({e})")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(small_model_path), "--model_alias", ALIAS,
-                "--host", "127.0.0.1", "--port", str(port),
-                "--n_ctx", "2048", "--n_threads", "2",
-                # queue concurrent requests instead of cutting the running stream short
-                "--interrupt_requests", "False",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"llama_cpp.server exited ({proc.returncode}): {log.read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not come up in 120 s: {log.read_text()[-2000:]}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    # queue concurrent requests instead of cutting the running stream short
+    return llama_server_factory(ALIAS, ["--n_ctx", "2048", "--interrupt_requests", "False"])
 
 
 def _req(

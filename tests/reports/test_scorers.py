@@ -4,13 +4,8 @@ OpenAI-compatible server (llama-cpp-python's own, on loopback, with the smallest
 from __future__ import annotations
 
 import math
-import os
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import httpx
 import pytest
@@ -75,58 +70,11 @@ def test_judge_reports_an_unreachable_server() -> None:
 # ---- the judge against a real server ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
-def judge_server(small_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def judge_server(llama_server_factory: Callable[[str, Sequence[str]], str]) -> str:
     """llama-cpp-python's OpenAI-compatible server with the smallest model, logits kept for
     log-probabilities (`--logits_all True`)."""
-    try:
-        import llama_cpp.server  # noqa: F401
-    except ImportError as e:
-        if os.environ.get("MONKEYS_REQUIRE_MODEL", "") not in ("", "0"):
-            pytest.fail(f"llama-cpp-python's server is required here but unavailable ({e})")
-        pytest.skip(f"llama-cpp-python's server unavailable ({e})")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("judge") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(small_model_path), "--model_alias", "judge",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--n_ctx", "1024", "--n_threads", "2", "--logits_all", "True",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    return llama_server_factory("judge", ["--n_ctx", "1024", "--logits_all", "True"])
 
 
 def test_judge_scores_with_a_served_model(judge_server: str) -> None:
