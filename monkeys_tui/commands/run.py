@@ -37,7 +37,7 @@ from scheduler import (
     Scheduler,
 )
 from store import Store
-from suites import suite_names
+from suites import importer_names, suite_names
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -45,8 +45,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--suite",
         default=d.suite,
-        help=f"suite to sample ({', '.join(suite_names())}; or replay: the problems of the "
-        "--replay files, judged by their recorded verdicts)",
+        help=f"suite to sample: {', '.join(suite_names())}; an importer spec for your data "
+        f"file ({', '.join(f'{n}:PATH' for n in importer_names())}); a JSONL file of your own "
+        "problems; or replay: the problems of the --replay files, judged by their recorded "
+        "verdicts",
     )
     p.add_argument(
         "--problems",
