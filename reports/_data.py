@@ -46,7 +46,8 @@ class RunData:
     @property
     def label(self) -> str:
         name = f" {self.run.name}" if self.run.name else ""
-        return f"run {self.run.id}{name} ({self.run.model})"
+        policy = "" if self.run.policy == "uniform" else f", {self.run.policy}: not unbiased pass@k"
+        return f"run {self.run.id}{name} ({self.run.model}{policy})"
 
     def by_problem(self) -> dict[str, list[SampleRecord]]:
         out: dict[str, list[SampleRecord]] = {p.id: [] for p in self.problems}
@@ -166,6 +167,12 @@ def summarize_run(
     """Coverage, fits (with `bootstrap` resamples for bands) and cost of one run."""
     counts = data.counts
     notes: list[str] = []
+    if data.run.policy != "uniform":
+        notes.append(
+            f"policy {data.run.policy}: problems got different numbers of samples, so its "
+            "coverage curve is not the unbiased pass@k of a uniform run (compare solved "
+            "problems at equal spend: bench/policies.py)"
+        )
     curve = pl = bb = None
     if any(n >= 1 for n, _ in counts.values()):
         # problems with no verified sample yet are left out of the curve (and said so)

@@ -171,6 +171,7 @@ def summary_rows(s: RunSummary) -> list[tuple[str, str]]:
         ("suite", r.suite),
         ("model", r.model),
         ("backend", r.backend),
+        ("policy", r.policy),
         ("problems", str(len(s.data.problems))),
         ("samples (verified)", f"{c.samples} ({s.verified})"),
         ("solved", f"{s.solved} of {len(s.data.problems)}"),
