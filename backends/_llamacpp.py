@@ -3,16 +3,18 @@
 It works the way llama-server's slots do. The context holds `n_parallel` sequences in one
 unified KV cache. A prompt is decoded once; each sample's sequence gets the prompt's KV cache
 by copying it (``llama_memory_seq_cp``, which shares the cells), and then every step is ONE
-``llama_decode`` for one new token of every live sequence. Each sequence has its own sampler
-chain (top-p, temperature, a seeded distribution with seed ``request.seed_of(index)``), so
-sample i draws the same text however many other sequences run beside it. A finished sequence
+``llama_decode`` for one new token of every live sequence. Each sequence draws its tokens
+with its own random generator seeded with ``request.seed_of(index)`` (top-p, then temperature:
+`backends._sampling`), so sample i draws the same text however many other sequences run beside
+it (up to the engine's batching numerics). A finished sequence
 frees its slot, which is refilled at once from the queue (the next index of the same request,
 or another outstanding request), re-using a prompt that is already in the KV cache: its own,
 a live sequence's, or a longest common prefix of either.
 
-Each sampled token's log-probability under the model (log-softmax of the raw logits,
-temperature 1) is read from llama.cpp's logits buffer through a numpy view (no copy; one
-vectorised log-sum-exp per step for all live sequences) and summed per sample:
+Sampling reads llama.cpp's logits buffer through a numpy view (no copy), between two decodes,
+split over the decode threads (which are idle then). Each sampled token's log-probability
+under the model (log-softmax of the raw logits, temperature 1) comes with it and is summed
+per sample:
 ``SampleFinished.meta["sum_logprob"]``, ``["mean_logprob"]`` and ``["logprob_tokens"]`` (the
 tokens scored, an end-of-generation token included).
 
@@ -50,10 +52,8 @@ from backends._protocol import (
     SampleStarted,
     TextDelta,
 )
+from backends._sampling import make_rng, sample_token
 from backends._text import StopMatcher, Utf8Stream
-
-_SEED_MASK = 0xFFFFFFFF
-_LLAMA_DEFAULT_SEED = 0xFFFFFFFF  # llama.cpp reads this seed as "pick a random one"
 
 
 class _Done:
@@ -84,7 +84,7 @@ class _Slot:
     job: _Job | None = None
     index: int = -1
     seed: int = 0
-    sampler: Any = None
+    rng: np.random.Generator | None = None  # this sample's own, seeded with its seed
     next_token: int = 0
     pos: int = 0  # position of next_token
     n_gen: int = 0
@@ -130,12 +130,6 @@ def _common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     return n
 
 
-def llama_seed(seed: int) -> int:
-    """A request seed as llama.cpp's uint32 seed (never the 'random' sentinel)."""
-    s = seed & _SEED_MASK
-    return s - 1 if s == _LLAMA_DEFAULT_SEED else s
-
-
 class LlamaCppBackend:
     """The Backend protocol on llama.cpp with `n_parallel` sequences decoded together."""
 
@@ -171,6 +165,8 @@ class LlamaCppBackend:
         self._mem: Any = None
         self._vocab: Any = None
         self._n_vocab = 0
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers = 1
         self._batch: Any = None
         self._n_batch = max(512, n_parallel)
         self._slots = [_Slot(seq_id=i) for i in range(n_parallel)]
@@ -179,7 +175,8 @@ class LlamaCppBackend:
         self._outbox: dict[_Job, list[_Item]] = {}
         self._stopping = False
         self._dead: BaseException | None = None  # why the engine thread died, if it did
-        self.logprob_seconds = 0.0  # engine time spent on log-probabilities (for bench/)
+        # engine time between decodes: sampling and log-probabilities (for bench/)
+        self.sample_seconds = 0.0
 
     # --- the async side ----------------------------------------------------------------
 
@@ -343,6 +340,10 @@ class LlamaCppBackend:
         cp.n_seq_max = self.n_parallel
         cp.kv_unified = True
         cp.swa_full = True  # keep whole prompts of sliding-window models copyable
+        # Flash attention ("auto" turns it on for the CPU) shifts log-probabilities by up to
+        # ~0.2 nats on the AVX-512 build (measured on smollm2); off, they match an independent
+        # evaluation (llama-cpp-python's Llama) and cost the same here.
+        cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_DISABLED
         cp.n_threads = self.threads
         cp.n_threads_batch = self.threads
         self._ctx = L.llama_init_from_model(self._model, cp)
@@ -364,13 +365,21 @@ class LlamaCppBackend:
         self._vocab = L.llama_model_get_vocab(self._model)
         self._n_vocab = int(L.llama_vocab_n_tokens(self._vocab))
         self._batch = L.llama_batch_init(self._n_batch, 0, 1)
+        # Sampling and log-probabilities run between two decodes, when the decode threads are
+        # idle: split over the same number of threads.
+        self._workers = max(1, min(self.threads, 4))
+        if self._workers > 1:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self._workers, thread_name_prefix="llama.cpp-sample"
+            )
 
     def _free_native(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         L = self._L
         if L is None:
             return
-        for slot in self._slots:
-            self._free_sampler(slot)
         if self._batch is not None:
             L.llama_batch_free(self._batch)
             self._batch = None
@@ -511,23 +520,6 @@ class LlamaCppBackend:
                 + f") with {len(entries)} tokens; try a smaller n_parallel or n_ctx_per_seq"
             )
 
-    def _make_sampler(self, temperature: float, top_p: float, seed: int) -> Any:
-        L = self._L
-        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
-        if temperature <= 0.0:
-            L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
-        else:
-            if top_p < 1.0:
-                L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(top_p, 1))
-            L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
-            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(llama_seed(seed)))
-        return chain
-
-    def _free_sampler(self, slot: _Slot) -> None:
-        if slot.sampler is not None:
-            self._L.llama_sampler_free(slot.sampler)
-            slot.sampler = None
-
     # --- scheduling ----------------------------------------------------------------------
 
     def _fill_slots(self) -> None:
@@ -574,7 +566,7 @@ class LlamaCppBackend:
         slot.job = job
         slot.index = index
         slot.seed = req.seed_of(index)
-        slot.sampler = self._make_sampler(req.params.temperature, req.params.top_p, slot.seed)
+        slot.rng = make_rng(slot.seed)
         slot.next_token = job.tokens[-1]
         slot.pos = len(job.tokens) - 1
         slot.n_gen = 0
@@ -586,31 +578,53 @@ class LlamaCppBackend:
         job.live += 1
         self._post(job, SampleStarted(req.problem_id, index))
 
-    def _logits(self, n_rows: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-        """The last decode's logits, (n_rows, n_vocab), as a view of llama.cpp's buffer (no
-        copy; valid until the next decode), and each row's log-sum-exp."""
+    def _sample_rows(self, live: list[_Slot], rows: range) -> list[tuple[int, float]]:
+        """(token, its log-probability at temperature 1) of `rows` of the last decode's
+        logits (`backends._sampling`). Safe for disjoint rows on several threads: each slot
+        has its own generator, the logits are only read, numpy releases the GIL."""
         ptr = self._L.llama_get_logits(self._ctx)
-        logits: npt.NDArray[np.float32] = np.ctypeslib.as_array(ptr, shape=(n_rows, self._n_vocab))
-        top = logits.max(axis=1)
-        lse: npt.NDArray[np.float32] = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-        return logits, lse
+        logits: npt.NDArray[np.float32] = np.ctypeslib.as_array(
+            ptr, shape=(len(live), self._n_vocab)
+        )
+        out: list[tuple[int, float]] = []
+        for j in rows:
+            slot = live[j]
+            assert slot.job is not None and slot.rng is not None
+            params = slot.job.request.params
+            out.append(sample_token(logits[j], params.temperature, params.top_p, slot.rng))
+        return out
+
+    def _sample_all(self, live: list[_Slot]) -> list[tuple[int, float]]:
+        n = len(live)
+        # llama_get_logits puts the outputs in batch order once (it may reorder them): done
+        # here, on this thread, before any worker reads them.
+        self._L.llama_get_logits(self._ctx)
+        if self._pool is None or n < 4:
+            return self._sample_rows(live, range(n))
+        parts = self._workers
+        bounds = [n * i // parts for i in range(parts + 1)]
+        futures = [
+            self._pool.submit(self._sample_rows, live, range(a, b))
+            for a, b in itertools.pairwise(bounds)
+            if b > a
+        ]
+        return [pair for f in futures for pair in f.result()]
 
     def _step(self) -> None:
         L = self._L
         live = [s for s in self._slots if s.job is not None]
         self._decode([(s.next_token, s.pos, s.seq_id, True) for s in live])
-        # Every entry asked for logits, so row j is live[j]'s. The samplers copy the logits
-        # (llama_sampler_sample builds its own candidates), so the buffer stays the model's.
+        # Every entry asked for logits, so row j is live[j]'s.
         t0 = time.perf_counter()
-        logits, lse = self._logits(len(live))
-        self.logprob_seconds += time.perf_counter() - t0
+        sampled = self._sample_all(live)
+        self.sample_seconds += time.perf_counter() - t0
         for j, slot in enumerate(live):
             job = slot.job
             assert job is not None
             req = job.request
             slot.pos += 1
-            tok = L.llama_sampler_sample(slot.sampler, self._ctx, j)  # also accepts tok
-            slot.sum_logprob += float(logits[j, tok]) - float(lse[j])
+            tok, logprob = sampled[j]
+            slot.sum_logprob += logprob
             slot.n_logprob += 1
             if L.llama_vocab_is_eog(self._vocab, tok):
                 self._finish(slot, "stop")
@@ -669,7 +683,7 @@ class LlamaCppBackend:
     def _release(self, slot: _Slot, *, keep_prompt: bool) -> None:
         """Free `slot`; its KV keeps only the prompt prefix (for re-use), or nothing."""
         L, mem = self._L, self._mem
-        self._free_sampler(slot)
+        slot.rng = None
         if slot.job is not None:
             slot.job.live -= 1
         slot.job = None

@@ -115,7 +115,7 @@ async def run_backend(
     n_parallel: int,
     ctx: int,
 ) -> tuple[list[SampleFinished], float, float]:
-    """(samples, seconds, seconds spent on log-probabilities) of one LlamaCppBackend."""
+    """(samples, seconds, seconds spent sampling between decodes) of one LlamaCppBackend."""
     backend = LlamaCppBackend(
         path, model_name=path.name, n_parallel=n_parallel, n_ctx_per_seq=ctx, threads=threads
     )
@@ -124,7 +124,7 @@ async def run_backend(
         done, seconds = await draw_all(backend, prompts, params, samples)
     finally:
         await backend.close()
-    return done, seconds, backend.logprob_seconds
+    return done, seconds, backend.sample_seconds
 
 
 async def run_replay(
@@ -240,7 +240,8 @@ def main() -> int:
     print(
         f"parallel backend (n_parallel={a.n_parallel}): {n} samples, {tok} tokens in "
         f"{sec:.1f}s = {par_sps:.3f} samples/s, {tok / sec:.1f} tok/s "
-        f"(log-probabilities: {lp_sec:.2f}s = {100 * lp_sec / sec:.1f}% of it) | {load()}",
+        f"(sampling and log-probabilities between decodes: {lp_sec:.2f}s = "
+        f"{100 * lp_sec / sec:.1f}% of it) | {load()}",
         flush=True,
     )
 
