@@ -22,10 +22,23 @@ VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 LLAMA_VERSION=0.3.36
 CACHE=${MONKEYS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/monkeys}
+# A native build (-march=native) dies on an AMX instruction on some CPUs, so the build is not
+# native; instead the AVX-512 extensions this CPU reports are switched on one by one (never
+# AMX): batched decoding of many sequences is compute-bound, and AVX-512 makes it ~1.4x faster
+# than the AVX2 default (measured on an AMD EPYC, 2 threads). The wheel cache is keyed by them.
+cpu_has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
+ISA_CMAKE=""; ISA_TAG=""
+if [ "${MONKEYS_NO_AVX512:-0}" != 1 ] && cpu_has avx512f && cpu_has avx512bw && cpu_has avx512vl \
+    && cpu_has avx512dq && cpu_has avx512cd; then
+  ISA_CMAKE="-DGGML_AVX512=ON"; ISA_TAG="-avx512"
+  cpu_has avx512vbmi && { ISA_CMAKE="$ISA_CMAKE -DGGML_AVX512_VBMI=ON"; ISA_TAG="$ISA_TAG-vbmi"; }
+  cpu_has avx512_vnni && { ISA_CMAKE="$ISA_CMAKE -DGGML_AVX512_VNNI=ON"; ISA_TAG="$ISA_TAG-vnni"; }
+  cpu_has avx512_bf16 && { ISA_CMAKE="$ISA_CMAKE -DGGML_AVX512_BF16=ON"; ISA_TAG="$ISA_TAG-bf16"; }
+fi
 if [ "$CUDA" = 1 ]; then
-  FLAVOUR=cuda; LLAMA_CMAKE="-DGGML_NATIVE=OFF -DGGML_CUDA=on"
+  FLAVOUR=cuda$ISA_TAG; LLAMA_CMAKE="-DGGML_NATIVE=OFF $ISA_CMAKE -DGGML_CUDA=on"
 else
-  FLAVOUR=cpu; LLAMA_CMAKE="-DGGML_NATIVE=OFF"
+  FLAVOUR=cpu$ISA_TAG; LLAMA_CMAKE="-DGGML_NATIVE=OFF $ISA_CMAKE"
 fi
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
