@@ -55,6 +55,7 @@ def _open_llamacpp(
     n_ctx_per_seq: int = 2048,
     threads: int | None = None,
     n_gpu_layers: int = 0,
+    flash_attn: bool = True,
 ) -> Backend:
     """llama.cpp in this process: parallel sequences decoded together (CPU; CUDA with
     n_gpu_layers). `model` is a catalog name or a GGUF path."""
@@ -65,6 +66,7 @@ def _open_llamacpp(
         n_ctx_per_seq=n_ctx_per_seq,
         threads=threads,
         n_gpu_layers=n_gpu_layers,
+        flash_attn=flash_attn,
     )
 
 

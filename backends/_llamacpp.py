@@ -142,6 +142,7 @@ class LlamaCppBackend:
         n_ctx_per_seq: int = 2048,
         threads: int | None = None,
         n_gpu_layers: int = 0,
+        flash_attn: bool = True,
     ) -> None:
         if not 1 <= n_parallel <= 256:
             raise ValueError(f"n_parallel must be in [1, 256], got {n_parallel}")
@@ -153,6 +154,7 @@ class LlamaCppBackend:
         self.n_ctx_per_seq = n_ctx_per_seq
         self.threads = threads if threads is not None else (os.cpu_count() or 1)
         self.n_gpu_layers = n_gpu_layers
+        self.flash_attn = flash_attn
         self._cmds: queue.SimpleQueue[tuple[str, _Job | None]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock: asyncio.Lock | None = None
@@ -340,10 +342,13 @@ class LlamaCppBackend:
         cp.n_seq_max = self.n_parallel
         cp.kv_unified = True
         cp.swa_full = True  # keep whole prompts of sliding-window models copyable
-        # Flash attention ("auto" turns it on for the CPU) shifts log-probabilities by up to
-        # ~0.2 nats on the AVX-512 build (measured on smollm2); off, they match an independent
-        # evaluation (llama-cpp-python's Llama) and cost the same here.
-        cp.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        # Flash attention skips the KV cells of other sequences; measured here with 16-32
+        # sequences it decodes 8-11 % more tokens/s (110 against 101 tok/s with 16). Its
+        # log-probabilities differ from the plain path's by at most ~0.16 nats on a token and
+        # ~0.01 nats per token on a sample's sum (smollm2; about the noise of batching itself).
+        cp.flash_attn_type = (
+            L.LLAMA_FLASH_ATTN_TYPE_ENABLED if self.flash_attn else L.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         cp.n_threads = self.threads
         cp.n_threads_batch = self.threads
         self._ctx = L.llama_init_from_model(self._model, cp)
