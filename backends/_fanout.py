@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from backends._protocol import BackendEvent
+from backends._protocol import BackendEvent, GenerationRequest
 
 Emit = Callable[[BackendEvent], None]
+Draw = Callable[[GenerationRequest, list[int], Emit], Awaitable[None]]
 
 
 def contiguous_chunks(indices: Sequence[int], max_n: int) -> list[list[int]]:
@@ -65,3 +66,20 @@ async def fan_in(
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def draw_in_chunks(
+    request: GenerationRequest, max_n: int, draw: Draw
+) -> AsyncGenerator[BackendEvent, None]:
+    """`request`'s samples as `contiguous_chunks` of at most `max_n`, each drawn by
+    ``draw(request, chunk, emit)`` concurrently, their events merged by `fan_in`."""
+
+    def worker(chunk: list[int]) -> Callable[[Emit], Awaitable[None]]:
+        return lambda emit: draw(request, chunk, emit)
+
+    events = fan_in([worker(c) for c in contiguous_chunks(request.indices, max_n)])
+    try:
+        async for ev in events:
+            yield ev
+    finally:
+        await events.aclose()  # cancels the workers now, not when garbage-collected

@@ -35,12 +35,13 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from backends._fanout import Emit, contiguous_chunks, fan_in
+from backends._fanout import Emit, contiguous_chunks, draw_in_chunks
 from backends._protocol import (
     BackendError,
     BackendEvent,
@@ -236,23 +237,12 @@ class OpenAICompatBackend:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
         await self.start()
         max_n = self._max_n if self._n_supported is not False else 1
-        chunks = contiguous_chunks(request.indices, max_n)
-        events = fan_in([self._drawer(request, c) for c in chunks])
-        try:
+        # closed at once when this stream is: cancels the chunks' workers
+        async with aclosing(draw_in_chunks(request, max_n, self._draw)) as events:
             async for ev in events:
                 yield ev
-        finally:
-            await events.aclose()  # cancels the workers now, not when garbage-collected
 
     # -- drawing ----------------------------------------------------------------------
-
-    def _drawer(
-        self, request: GenerationRequest, chunk: list[int]
-    ) -> Callable[[Emit], Awaitable[None]]:
-        async def run(emit: Emit) -> None:
-            await self._draw(request, chunk, emit)
-
-        return run
 
     async def _draw(
         self, request: GenerationRequest, chunk: list[int], emit: Emit, attempt: int = 0

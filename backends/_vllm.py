@@ -28,11 +28,12 @@ import contextlib
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from backends._fanout import Emit, contiguous_chunks, fan_in
+from backends._fanout import Emit, contiguous_chunks, draw_in_chunks
 from backends._protocol import (
     BackendError,
     BackendEvent,
@@ -191,21 +192,10 @@ class VLLMBackend:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
         if self._engine is None:
             await self.start()
-        chunks = contiguous_chunks(request.indices, self._max_n)
-        events = fan_in([self._drawer(request, c) for c in chunks])
-        try:
+        # closed at once when this stream is: cancels the chunks' workers
+        async with aclosing(draw_in_chunks(request, self._max_n, self._draw)) as events:
             async for ev in events:
                 yield ev
-        finally:
-            await events.aclose()  # cancels the workers now, not when garbage-collected
-
-    def _drawer(
-        self, request: GenerationRequest, chunk: list[int]
-    ) -> Callable[[Emit], Awaitable[None]]:
-        async def run(emit: Emit) -> None:
-            await self._draw(request, chunk, emit)
-
-        return run
 
     async def _draw(self, request: GenerationRequest, chunk: list[int], emit: Emit) -> None:
         engine = self._engine
