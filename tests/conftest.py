@@ -3,6 +3,9 @@
 Docker and the smallest model are real parts that `.ci/run` installs. Locally, tests that need
 them skip when they are missing; with MONKEYS_REQUIRE_DOCKER=1 / MONKEYS_REQUIRE_MODEL=1 (set by
 `.ci/run`) they fail instead, so CI can never pass by skipping them.
+
+Property tests (hypothesis) draw new examples on every local run; `.ci/run` sets
+MONKEYS_HYPOTHESIS_PROFILE=ci, which derandomizes them, so CI's verdict is repeatable.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("MONKEYS_HYPOTHESIS_PROFILE", "default"))
 
 
 def _require(var: str) -> bool:
