@@ -346,17 +346,18 @@ def scheduler_config(opts: RunOptions, run: RunRecord, *, linger: bool = False) 
 
     A uniform run asks for `parallel` samples of one problem at a time (one prompt, its KV
     cache shared by every sequence). The other policies decide per problem as verdicts come
-    in, so they ask for smaller chunks of several problems at once (still `parallel` sequences
-    busy): a problem that is solved stops after a few samples, not a whole chunk.
+    in, so they ask for smaller chunks (a quarter of `parallel`): a problem that is solved
+    stops after a few samples, not a whole chunk. Either way a new request goes out whenever
+    fewer than `parallel` + one chunk samples are requested and not yet generated, so the
+    backend always has a chunk waiting when a sequence frees (a request's slowest samples do
+    not leave the others idle); pausing with "finish in flight" waits for fewer than
+    `parallel` + two chunks. The request cap only bounds requests left with a few slow samples.
     """
-    if run.policy == "uniform":
-        chunk, requests = opts.parallel, 2
-    else:
-        requests = min(4, opts.parallel)
-        chunk = max(1, opts.parallel // requests)
+    chunk = opts.parallel if run.policy == "uniform" else max(1, opts.parallel // 4)
     return SchedulerConfig(
         chunk_size=chunk,
-        max_requests=requests,
+        max_requests=4 * opts.parallel // chunk + 1,
+        target_in_flight=opts.parallel + chunk,
         verify_concurrency=opts.verify_workers,
         linger=linger,
     )

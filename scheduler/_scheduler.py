@@ -59,6 +59,10 @@ class VerifierLike(Protocol):
 class SchedulerConfig:
     chunk_size: int = 16  # samples of one problem per backend request
     max_requests: int = 2  # backend requests in flight at once
+    # With target_in_flight > 0, requests are also sent while fewer samples than this are
+    # requested and not yet generated (up to max_requests): a request whose last samples are
+    # still decoding then does not hold back the next one, so the backend's sequences stay busy.
+    target_in_flight: int = 0
     verify_concurrency: int = 2  # verifications in flight at once (match the sandbox pool)
     linger: bool = (
         False  # when the budget is reached, wait for extend()/stop() instead of returning
@@ -67,6 +71,8 @@ class SchedulerConfig:
     def __post_init__(self) -> None:
         if self.chunk_size < 1 or self.max_requests < 1 or self.verify_concurrency < 1:
             raise ValueError("chunk_size, max_requests and verify_concurrency must be >= 1")
+        if self.target_in_flight < 0:
+            raise ValueError("target_in_flight must be >= 0")
 
 
 class Scheduler:
@@ -110,7 +116,8 @@ class Scheduler:
         self._paused = False
         self._paused_problems: set[str] = set()
         self._stopping = False
-        self._gen_tasks: set[asyncio.Task[None]] = set()
+        # each generation task and the indices it requested that are not generated yet
+        self._gen_tasks: dict[asyncio.Task[None], set[int]] = {}
         self._verify_tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._verify_slots = asyncio.Semaphore(self._config.verify_concurrency)
@@ -280,13 +287,13 @@ class Scheduler:
     async def _loop(self) -> None:
         while not self._stopping:
             if not self._paused:
-                while len(self._gen_tasks) < self._config.max_requests:
+                while self._may_request():
                     chunk = self._next_chunk()
                     if chunk is None:
                         break
                     self._start_generate(*chunk)
             for t in [t for t in self._gen_tasks if t.done()]:
-                self._gen_tasks.discard(t)
+                self._gen_tasks.pop(t, None)
                 exc = None if t.cancelled() else t.exception()
                 if exc is not None:
                     raise exc
@@ -304,15 +311,31 @@ class Scheduler:
             return False
         return self._policy.complete(self._states, self._order)
 
+    def _may_request(self) -> bool:
+        """Whether another backend request may be sent now."""
+        if len(self._gen_tasks) >= self._config.max_requests:
+            return False
+        target = self._config.target_in_flight
+        if target == 0 or len(self._gen_tasks) == 0:
+            return True
+        return sum(len(left) for left in self._gen_tasks.values()) < target
+
     def _next_chunk(self) -> tuple[str, list[int]] | None:
+        """The policy's next chunk: of a problem with no request in flight if it has one, else
+        a second request of a busy problem (a run of one or a few problems keeps the backend
+        busy while a request's last samples finish)."""
         busy = {t.get_name()[4:] for t in self._gen_tasks}
-
-        def eligible(pid: str) -> bool:
-            return pid not in busy and pid not in self._paused_problems
-
+        size = self._config.chunk_size
         chunk = self._policy.next_chunk(
-            self._states, self._order, eligible, self._config.chunk_size
+            self._states,
+            self._order,
+            lambda pid: pid not in busy and pid not in self._paused_problems,
+            size,
         )
+        if chunk is None and busy:
+            chunk = self._policy.next_chunk(
+                self._states, self._order, lambda pid: pid not in self._paused_problems, size
+            )
         if chunk is None:
             return None
         pid, indices = chunk
@@ -325,13 +348,15 @@ class Scheduler:
                 t.cancel()
 
     def _start_generate(self, problem_id: str, indices: list[int]) -> None:
+        pending = set(indices)
         task = asyncio.get_running_loop().create_task(
-            self._generate(problem_id, indices), name=f"gen:{problem_id}"
+            self._generate(problem_id, indices, pending), name=f"gen:{problem_id}"
         )
-        self._gen_tasks.add(task)
+        self._gen_tasks[task] = pending
         task.add_done_callback(lambda _t: self._wake.set())
 
-    async def _generate(self, problem_id: str, indices: Sequence[int]) -> None:
+    async def _generate(self, problem_id: str, indices: Sequence[int], pending: set[int]) -> None:
+        """Draw `indices`; `pending` (shared with the loop) holds those not generated yet."""
         problem = self._problems[problem_id]
         state = self._states[problem_id]
         params = self._run.params
@@ -343,7 +368,6 @@ class Scheduler:
             params=params,
             base_seed=problem_seed(self._run.seed, problem_id),
         )
-        pending = set(indices)
         try:
             async for ev in self._backend.generate(request):
                 if isinstance(ev, SampleStarted):
@@ -352,6 +376,8 @@ class Scheduler:
                     if ev.index not in pending:
                         continue
                     pending.discard(ev.index)
+                    if self._config.target_in_flight:
+                        self._wake.set()  # maybe room for the next request now
                     state.generated += 1
                     state.tokens += ev.completion_tokens
                     self._store.put_sample(self._run_id, ev)
@@ -370,6 +396,7 @@ class Scheduler:
             for i in pending:
                 state.drawn.discard(i)
                 self._sink(SampleAborted(problem_id, i))
+            pending.clear()
 
     def _start_verify(self, problem_id: str, index: int, text: str) -> None:
         task = asyncio.get_running_loop().create_task(

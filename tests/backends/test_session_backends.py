@@ -15,6 +15,7 @@ import yaml
 from backends import (
     BackendError,
     ReplayBackend,
+    SamplingParams,
     backend_entries,
     backend_names,
     open_backend,
@@ -27,9 +28,10 @@ from monkeys_tui._session import (
     make_sandbox,
     make_verifier,
     prepare_run,
+    scheduler_config,
 )
 from scheduler import Notice, RunEvent, Scheduler, SchedulerConfig
-from store import Store
+from store import RunRecord, Store
 from suites import Problem, ProblemKind
 from verify import Status, Verifier
 
@@ -303,3 +305,23 @@ async def test_recorded_verifier_majority_and_missing(tmp_path: Path) -> None:
         missing = await verifier.verify(problem, text)
         assert missing.status is Status.SANDBOX_ERROR and "no recorded verdict" in missing.stderr
     assert {same.sandbox, tie.sandbox} == {"recorded"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "parallel", "chunk", "target", "requests"),
+    [("uniform", 16, 16, 32, 5), ("adaptive", 16, 4, 20, 17), ("stop-on-solve", 2, 1, 3, 9)],
+)
+def test_scheduler_config_keeps_a_chunk_waiting_beyond_the_parallel_sequences(
+    policy: str, parallel: int, chunk: int, target: int, requests: int
+) -> None:
+    run = RunRecord(
+        id=1, name="", created_at=0.0, updated_at=0.0, status="created", suite="humaneval",
+        model="m", backend="llama.cpp", params=SamplingParams(), samples_per_problem=10,
+        seed=0, sandbox="local", problem_ids=("a",), policy=policy,
+    )  # fmt: skip
+    config = scheduler_config(RunOptions(parallel=parallel), run)
+    assert (config.chunk_size, config.target_in_flight, config.max_requests) == (
+        chunk,
+        target,
+        requests,
+    )

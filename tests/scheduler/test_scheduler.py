@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from backends import LlamaCppBackend, SamplingParams
+from backends import (
+    BackendEvent,
+    GenerationRequest,
+    LlamaCppBackend,
+    SampleFinished,
+    SamplingParams,
+)
 from scheduler import (
     RunEvent,
     SampleGenerated,
@@ -193,3 +200,91 @@ async def test_unverified_samples_are_verified_on_resume(
         rec = store.get_sample(run_id, problem.id, 0)
         assert rec is not None and rec.text == text
         assert rec.verdict is not None and rec.verdict.status.value == "fail"
+
+
+class _Watched:
+    """The real backend, with what the scheduler has asked of it counted: requests open at
+    once (per problem) and samples requested but not yet generated."""
+
+    def __init__(self, inner: LlamaCppBackend) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.open: Counter[str] = Counter()
+        self.most_open: Counter[str] = Counter()
+        self.unfinished = 0
+        self.most_unfinished = 0
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:  # the module's fixture closes the real one
+        pass
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
+        pid, left = request.problem_id, set(request.indices)
+        self.open[pid] += 1
+        self.most_open[pid] = max(self.most_open[pid], self.open[pid])
+        self.unfinished += len(left)
+        self.most_unfinished = max(self.most_unfinished, self.unfinished)
+        try:
+            async for ev in self.inner.generate(request):
+                if isinstance(ev, SampleFinished) and ev.index in left:
+                    left.discard(ev.index)
+                    self.unfinished -= 1
+                yield ev
+        finally:
+            self.unfinished -= len(left)
+            self.open[pid] -= 1
+
+
+def _one_problem_run(store: Store, budget: int) -> int:
+    suite = load_suite("humaneval").select("0")
+    spec = RunSpec(
+        suite="humaneval",
+        problem_ids=tuple(p.id for p in suite.problems),
+        model="smollm2-135m-instruct",
+        backend="llama.cpp",
+        params=PARAMS,
+        samples_per_problem=budget,
+        seed=3,
+        sandbox="local",
+    )
+    return store.create_run(spec, suite.problems)
+
+
+async def test_target_in_flight_keeps_requests_going_out_before_the_last_one_ends(
+    tmp_path: Path, backend: LlamaCppBackend, sandbox: LocalSandbox
+) -> None:
+    watched = _Watched(backend)
+    config = SchedulerConfig(chunk_size=4, max_requests=4, target_in_flight=8)
+    with Store.open(tmp_path / "t.db") as store:
+        run_id = _one_problem_run(store, budget=16)
+        sched = Scheduler(store, run_id, watched, Verifier(sandbox), config=config)
+        assert await sched.run() == "done"
+        samples = store.samples(run_id)
+        assert sorted(s.idx for s in samples) == list(range(16))
+        assert all(s.seed == problem_seed(3, "HumanEval/0") + s.idx for s in samples)
+    # one problem, yet two requests of it at once (the second before the first ended), and
+    # never more than target + chunk - 1 samples requested and not yet generated
+    assert watched.most_open["HumanEval/0"] >= 2
+    assert 8 <= watched.most_unfinished <= 8 + 4 - 1
+    assert watched.unfinished == 0
+
+
+async def test_without_a_target_the_request_count_alone_limits(
+    tmp_path: Path, backend: LlamaCppBackend, sandbox: LocalSandbox
+) -> None:
+    watched = _Watched(backend)
+    config = SchedulerConfig(chunk_size=4, max_requests=1)
+    with Store.open(tmp_path / "n.db") as store:
+        run_id = _one_problem_run(store, budget=8)
+        sched = Scheduler(store, run_id, watched, Verifier(sandbox), config=config)
+        assert await sched.run() == "done"
+        assert sorted(s.idx for s in store.samples(run_id)) == list(range(8))
+    assert watched.most_open["HumanEval/0"] == 1
+    assert watched.most_unfinished == 4
+
+
+async def test_config_rejects_a_negative_target() -> None:
+    with pytest.raises(ValueError, match="target_in_flight"):
+        SchedulerConfig(target_in_flight=-1)
