@@ -237,28 +237,13 @@ class _Watched:
             self.open[pid] -= 1
 
 
-def _one_problem_run(store: Store, budget: int) -> int:
-    suite = load_suite("humaneval").select("0")
-    spec = RunSpec(
-        suite="humaneval",
-        problem_ids=tuple(p.id for p in suite.problems),
-        model="smollm2-135m-instruct",
-        backend="llama.cpp",
-        params=PARAMS,
-        samples_per_problem=budget,
-        seed=3,
-        sandbox="local",
-    )
-    return store.create_run(spec, suite.problems)
-
-
 async def test_target_in_flight_keeps_requests_going_out_before_the_last_one_ends(
     tmp_path: Path, backend: LlamaCppBackend, sandbox: LocalSandbox
 ) -> None:
     watched = _Watched(backend)
     config = SchedulerConfig(chunk_size=4, max_requests=4, target_in_flight=8)
     with Store.open(tmp_path / "t.db") as store:
-        run_id = _one_problem_run(store, budget=16)
+        run_id = _new_run(store, budget=16, problems="0", seed=3)
         sched = Scheduler(store, run_id, watched, Verifier(sandbox), config=config)
         assert await sched.run() == "done"
         samples = store.samples(run_id)
@@ -277,7 +262,7 @@ async def test_without_a_target_the_request_count_alone_limits(
     watched = _Watched(backend)
     config = SchedulerConfig(chunk_size=4, max_requests=1)
     with Store.open(tmp_path / "n.db") as store:
-        run_id = _one_problem_run(store, budget=8)
+        run_id = _new_run(store, budget=8, problems="0", seed=3)
         sched = Scheduler(store, run_id, watched, Verifier(sandbox), config=config)
         assert await sched.run() == "done"
         assert sorted(s.idx for s in store.samples(run_id)) == list(range(8))
