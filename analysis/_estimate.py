@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
+
+PredictMany = Callable[[FloatArray, FloatArray], FloatArray]
+"""(replicate parameters, one row each; ks) -> predictions, one row per replicate."""
 
 #: The band is the central 95 % of the bootstrap replicates' predictions (percentile bootstrap).
 BAND_PERCENTILES = (2.5, 97.5)
@@ -48,3 +52,22 @@ def estimate(value: float, replicate_preds: FloatArray | None) -> Estimate:
         return Estimate(float(value), math.nan, math.nan)
     lo, hi = percentile_band(np.asarray(replicate_preds, dtype=np.float64).reshape(-1, 1))
     return Estimate(float(value), float(lo[0]), float(hi[0]))
+
+
+def replicate_estimate(
+    value: float, replicates: FloatArray | None, predict_many: PredictMany, k: float
+) -> Estimate:
+    """A fit's forecast `value` at ``k`` with the band of its bootstrap `replicates`."""
+    if replicates is None or replicates.shape[0] == 0:
+        return estimate(value, None)
+    return estimate(value, predict_many(replicates, np.array([float(k)]))[:, 0])
+
+
+def replicate_band(
+    replicates: FloatArray | None, predict_many: PredictMany, ks: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """The 2.5-97.5 % band of the bootstrap `replicates` at any ``ks`` (NaN without them)."""
+    kf = np.atleast_1d(np.asarray(ks, dtype=np.float64))
+    if replicates is None or replicates.shape[0] == 0:
+        return np.full(kf.size, np.nan), np.full(kf.size, np.nan)
+    return percentile_band(predict_many(replicates, kf))

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import curve_fit
 
 from ._coverage import CountsInput, CoverageCurve, as_counts, log_spaced_ks, pass_at_k_matrix
-from ._estimate import Estimate, estimate, percentile_band
+from ._estimate import Estimate, percentile_band, replicate_band, replicate_estimate
 
 FloatArray = NDArray[np.float64]
 
@@ -39,16 +39,11 @@ class PowerLawFit:
     def at(self, k: int) -> Estimate:
         """Coverage forecast at ``k`` with its bootstrap band: ``(value, lo, hi)``."""
         value = float(self.predict(np.array([float(k)]))[0])
-        if self.replicates is None or self.replicates.shape[0] == 0:
-            return estimate(value, None)
-        return estimate(value, _predict_many(self.replicates, np.array([float(k)]))[:, 0])
+        return replicate_estimate(value, self.replicates, _predict_many, k)
 
     def band_at(self, ks: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """The 2.5-97.5 % bootstrap band at any ``ks`` (NaN without replicates)."""
-        kf = np.atleast_1d(np.asarray(ks, dtype=np.float64))
-        if self.replicates is None or self.replicates.shape[0] == 0:
-            return np.full(kf.size, np.nan), np.full(kf.size, np.nan)
-        return percentile_band(_predict_many(self.replicates, kf))
+        return replicate_band(self.replicates, _predict_many, ks)
 
     @property
     def bootstrap(self) -> int:
