@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -335,6 +336,28 @@ class _Reference:
         self.llm.close()
 
 
+def _reference_greedy(
+    path: Path, prompt: str, max_tokens: int, *, flash_attn: bool = True
+) -> tuple[str, float, int]:
+    """The greedy text of `prompt` by `_Reference`, the sum of its tokens' log-probabilities
+    (an end-of-generation token included) and how many tokens were scored."""
+    ref = _Reference(path, flash_attn=flash_attn)
+    try:
+        lp = ref.prompt(prompt)
+        total, count, tokens = 0.0, 0, []
+        while count < max_tokens:
+            tok = int(lp.argmax())
+            total += float(lp[tok])
+            count += 1
+            if ref.is_eog(tok):
+                break
+            tokens.append(tok)
+            lp = ref.eval([tok])
+        return b"".join(ref.piece(t) for t in tokens).decode("utf-8", "replace"), total, count
+    finally:
+        ref.close()
+
+
 @pytest.mark.parametrize("flash_attn", [True, False], ids=["flash-attn", "plain-attn"])
 async def test_logprobs_match_an_independent_greedy_evaluation(
     small_model_path: Path, flash_attn: bool
@@ -345,21 +368,7 @@ async def test_logprobs_match_an_independent_greedy_evaluation(
         (fin,) = _check_stream(req, await _collect(backend, req))
     finally:
         await backend.close()
-    ref = _Reference(small_model_path, flash_attn=flash_attn)
-    try:
-        lp = ref.prompt(PROMPT)
-        total, count, tokens = 0.0, 0, []
-        while count < 8:
-            tok = int(lp.argmax())
-            total += float(lp[tok])
-            count += 1
-            if ref.is_eog(tok):
-                break
-            tokens.append(tok)
-            lp = ref.eval([tok])
-        text = b"".join(ref.piece(t) for t in tokens).decode("utf-8", "replace")
-    finally:
-        ref.close()
+    text, total, count = _reference_greedy(small_model_path, PROMPT, 8, flash_attn=flash_attn)
     assert fin.text == text  # the same greedy path, so the same tokens were scored
     assert fin.meta["logprob_tokens"] == count
     assert total < 0
@@ -394,3 +403,48 @@ async def test_logprob_of_sampled_tokens_is_under_the_raw_model(small_model_path
         t = min(tokens, key=lambda t: abs(lp[t] - got))
         assert abs(lp[t] - got) < _Reference.TOL, (fin.text, got, lp[t])
         assert abs(lp[t] - got) < abs(tempered[t] - got)  # temperature 1, not 0.7
+
+
+async def test_live_sequences_are_packed_and_a_moved_one_goes_on(
+    small_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When short samples end beside long ones, the long ones move to the lowest KV streams
+    (llama.cpp splits a step at every gap in the sequence ids), and a moved sequence goes on
+    from its own KV cache: its greedy text and log-probabilities are the reference's."""
+    backend = _backend(small_model_path, n_parallel=4)
+    moves: list[tuple[int, int]] = []
+    steps: list[list[int]] = []
+    move, decode = backend._move, backend._decode
+
+    def spy_move(live: Any, free: Any) -> None:
+        moves.append((live.seq_id, free.seq_id))
+        move(live, free)
+
+    def spy_decode(entries: list[tuple[int, int, int, bool]]) -> None:
+        if all(e[3] for e in entries):  # a generation step (prompts want no logits)
+            steps.append([e[2] for e in entries])
+        decode(entries)
+
+    monkeypatch.setattr(backend, "_move", spy_move)
+    monkeypatch.setattr(backend, "_decode", spy_decode)
+    greedy = SamplingParams(temperature=0.0, max_tokens=8)
+    try:
+        short = GenerationRequest(
+            "short",
+            "The capital of France is",
+            (0, 1),
+            SamplingParams(temperature=0.0, max_tokens=2),
+        )
+        long = GenerationRequest("long", PROMPT, (0, 1), greedy)
+        ev_s, ev_l = await asyncio.gather(_collect(backend, short), _collect(backend, long))
+        _check_stream(short, ev_s)
+        fins = _check_stream(long, ev_l)
+    finally:
+        await backend.close()
+    assert moves, "no sequence was moved"
+    assert all(ids == list(range(len(ids))) for ids in steps), steps
+    text, total, count = _reference_greedy(small_model_path, PROMPT, 8)
+    for fin in fins:
+        assert fin.text == text
+        assert fin.meta["logprob_tokens"] == count
+        assert fin.meta["sum_logprob"] == pytest.approx(total, abs=_Reference.TOL * count)
