@@ -51,7 +51,7 @@ from backends.models import (
 def _open_llamacpp(
     model: str,
     *,
-    n_parallel: int = 16,
+    n_parallel: int = 32,
     n_ctx_per_seq: int = 2048,
     threads: int | None = None,
     n_gpu_layers: int = 0,

@@ -142,7 +142,7 @@ class LlamaCppBackend:
         model_path: Path,
         *,
         model_name: str | None = None,
-        n_parallel: int = 16,
+        n_parallel: int = 32,
         n_ctx_per_seq: int = 2048,
         threads: int | None = None,
         n_gpu_layers: int = 0,

@@ -39,7 +39,7 @@ class RunOptions:
     max_tokens: int = 512
     seed: int = 0
     sandbox: str = "auto"
-    parallel: int = 16
+    parallel: int = 32
     threads: int | None = None
     gpu_layers: int = 0
     verify_workers: int = 2
