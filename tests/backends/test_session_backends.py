@@ -309,7 +309,12 @@ async def test_recorded_verifier_majority_and_missing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("policy", "parallel", "chunk", "target", "requests"),
-    [("uniform", 16, 16, 32, 5), ("adaptive", 16, 4, 20, 17), ("stop-on-solve", 2, 1, 3, 9)],
+    [
+        ("uniform", 16, 16, 32, 5),
+        ("adaptive", 16, 4, 20, 17),
+        ("adaptive", 32, 4, 36, 33),
+        ("stop-on-solve", 2, 1, 3, 9),
+    ],
 )
 def test_scheduler_config_keeps_a_chunk_waiting_beyond_the_parallel_sequences(
     policy: str, parallel: int, chunk: int, target: int, requests: int
