@@ -7,9 +7,11 @@ loop keeps llama-cpp-python's own prompt-prefix cache (it re-uses the prompt's K
 samples of one prompt), so it is an honest baseline. The backend's figure includes the
 per-token log-probabilities it computes (their share of the time is printed).
 
-The defaults (5 prompts x 64 samples, 64 sequences) are a small repeated-sampling job; with
-fewer samples per prompt the run's tail weighs more (the last long samples decode a few at a
-time once the queue is empty): `--samples 32 --n-parallel 32` is the harder setting.
+The defaults (5 prompts x 100 samples, 64 sequences) are a small repeated-sampling job (a
+real run keeps the engine full until its whole budget is drawn). Every run ends with a tail:
+once the queue is empty the last long samples decode a few at a time, for up to max_tokens
+steps, whatever the run's size; with fewer samples per prompt it weighs more
+(`--samples 32 --n-parallel 32` is the hardest setting).
 
 Also printed, for reading the figure: the raw ceiling of this CPU, ``llama_decode`` tokens/s
 with `n_parallel` sequences against one (no sampling, no Python between steps, the first
@@ -20,7 +22,7 @@ from a JSONL file, and with ``--openai`` the OpenAI-compatible backend against
 ``python -m llama_cpp.server`` on loopback with the same model and threads (that server runs
 one request at a time and ignores ``n``, so expect about the loop's speed).
 
-    .venv/bin/python bench/backend.py [--model qwen2.5-coder-0.5b-instruct] [--samples 64]
+    .venv/bin/python bench/backend.py [--model qwen2.5-coder-0.5b-instruct] [--samples 100]
         [--max-tokens 128] [--prompts 5] [--n-parallel 64] [--threads N] [--openai]
 """
 
@@ -257,7 +259,7 @@ async def run_openai(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL, help="catalog name or GGUF path")
-    ap.add_argument("--samples", type=int, default=64, help="samples per prompt")
+    ap.add_argument("--samples", type=int, default=100, help="samples per prompt")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--prompts", type=int, default=5, help=f"HumanEval prompts (<= {len(TASKS)})")
     ap.add_argument("--n-parallel", type=int, default=64)
