@@ -347,10 +347,10 @@ def scheduler_config(opts: RunOptions, run: RunRecord, *, linger: bool = False) 
     A uniform run asks for `parallel` samples of one problem at a time (one prompt, its KV
     cache shared by every sequence). The other policies decide per problem as verdicts come
     in, so they ask for small chunks (a quarter of `parallel`, at most 4): a problem that is
-    solved stops after a few samples, not a whole chunk. Either way a new request goes out whenever
-    fewer than `parallel` + one chunk samples are requested and not yet generated, so the
-    backend always has a chunk waiting when a sequence frees (a request's slowest samples do
-    not leave the others idle); pausing with "finish in flight" waits for fewer than
+    solved stops after a few samples, not a whole chunk. Either way a new request goes out
+    whenever fewer than `parallel` + one chunk samples are requested and not yet generated, so
+    the backend always has a chunk waiting when a sequence frees (a request's slowest samples
+    do not leave the others idle); pausing with "finish in flight" waits for fewer than
     `parallel` + two chunks. The request cap only bounds requests left with a few slow samples.
     """
     chunk = opts.parallel if run.policy == "uniform" else max(1, min(4, opts.parallel // 4))

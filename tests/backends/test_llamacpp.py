@@ -358,6 +358,25 @@ def _reference_greedy(
         ref.close()
 
 
+def _assert_reference_greedy(
+    fins: list[SampleFinished],
+    path: Path,
+    prompt: str,
+    max_tokens: int,
+    *,
+    flash_attn: bool = True,
+) -> tuple[float, int]:
+    """Each greedy sample of `prompt` has `_reference_greedy`'s text (so the same tokens were
+    scored), token count and summed log-probability (within `TOL` per token); returns the
+    reference's (sum, count)."""
+    text, total, count = _reference_greedy(path, prompt, max_tokens, flash_attn=flash_attn)
+    for fin in fins:
+        assert fin.text == text
+        assert fin.meta["logprob_tokens"] == count
+        assert fin.meta["sum_logprob"] == pytest.approx(total, abs=_Reference.TOL * count)
+    return total, count
+
+
 @pytest.mark.parametrize("flash_attn", [True, False], ids=["flash-attn", "plain-attn"])
 async def test_logprobs_match_an_independent_greedy_evaluation(
     small_model_path: Path, flash_attn: bool
@@ -368,11 +387,10 @@ async def test_logprobs_match_an_independent_greedy_evaluation(
         (fin,) = _check_stream(req, await _collect(backend, req))
     finally:
         await backend.close()
-    text, total, count = _reference_greedy(small_model_path, PROMPT, 8, flash_attn=flash_attn)
-    assert fin.text == text  # the same greedy path, so the same tokens were scored
-    assert fin.meta["logprob_tokens"] == count
+    total, count = _assert_reference_greedy(
+        [fin], small_model_path, PROMPT, 8, flash_attn=flash_attn
+    )
     assert total < 0
-    assert fin.meta["sum_logprob"] == pytest.approx(total, abs=_Reference.TOL * count)
     assert fin.meta["mean_logprob"] == pytest.approx(fin.meta["sum_logprob"] / count)
 
 
@@ -443,8 +461,4 @@ async def test_live_sequences_are_packed_and_a_moved_one_goes_on(
         await backend.close()
     assert moves, "no sequence was moved"
     assert all(ids == list(range(len(ids))) for ids in steps), steps
-    text, total, count = _reference_greedy(small_model_path, PROMPT, 8)
-    for fin in fins:
-        assert fin.text == text
-        assert fin.meta["logprob_tokens"] == count
-        assert fin.meta["sum_logprob"] == pytest.approx(total, abs=_Reference.TOL * count)
+    _assert_reference_greedy(fins, small_model_path, PROMPT, 8)
