@@ -1,6 +1,7 @@
 """The local bubblewrap sandbox: what runs samples when there is no Docker engine.
 
-Each sample runs as ``bwrap ... python3 /tmp/main.py`` with every namespace unshared (no
+Each sample runs as ``bwrap ... python3 -I /opt/monkeys/executor.py harness`` (the harness reads
+its program from an inherited fd) with every namespace unshared (no
 network, its own pids: when the sample's main process ends, everything it started dies with
 the namespace), a read-only view of only what the host's python needs (``/usr`` and the
 interpreter's prefix; no home, no working directory, no database), a private tmpfs ``/tmp``,
@@ -25,13 +26,22 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from verify._cgroup import Cgroups, RunCgroup, probe_cgroups
-from verify._image import find_host_python, sandbox_file
-from verify._verdict import OUTPUT_CAP, ExecResult, SandboxError, SandboxUnavailable
+from verify._image import find_host_python, write_executor
+from verify._verdict import (
+    ExecResult,
+    FunctionCheck,
+    SandboxError,
+    SandboxUnavailable,
+    TestCase,
+    executor_request,
+    request_timeout,
+)
 
 BASE_UID = 64_300  # first of the host uids the slots run samples as (when root)
 SANDBOX_UID = 65534  # the uid a sample sees inside its user namespace
@@ -40,6 +50,7 @@ PIDS_MAX = 64  # processes in a sample's cgroup
 CGROUP_HEADROOM_MB = 32  # on top of the sample's memory: bwrap, its init, tmpfs metadata
 TMPFS_MB = 64
 GRACE_S = 10.0
+EXECUTOR_INSIDE = "/opt/monkeys/executor.py"  # where a sample's sandbox sees the executor
 ANSWER_LIMIT = 8 * 1024 * 1024  # bytes of one executor answer line
 ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -85,9 +96,18 @@ def _root_view(python: str) -> list[str]:
     return args
 
 
-def bwrap_command(bwrap: str, python: str, main_py: str, *, tmpfs_mb: int = TMPFS_MB) -> list[str]:
-    """The argv that runs the host file `main_py` as /tmp/main.py in a fresh sandbox."""
-    args = [
+def bwrap_command(
+    bwrap: str,
+    python: str,
+    script: str,
+    *,
+    inside: str = EXECUTOR_INSIDE,
+    args: tuple[str, ...] = ("harness",),
+    tmpfs_mb: int = TMPFS_MB,
+) -> list[str]:
+    """The argv that runs the host file `script` (read-only at `inside`) with `args` in a fresh
+    sandbox; inherited fds pass through."""
+    argv = [
         bwrap,
         "--unshare-all",
         "--unshare-user",
@@ -118,8 +138,8 @@ def bwrap_command(bwrap: str, python: str, main_py: str, *, tmpfs_mb: int = TMPF
         "--tmpfs",
         "/tmp",
         "--ro-bind",
-        main_py,
-        "/tmp/main.py",
+        script,
+        inside,
         "--remount-ro",
         "/",
         "--chdir",
@@ -127,8 +147,8 @@ def bwrap_command(bwrap: str, python: str, main_py: str, *, tmpfs_mb: int = TMPF
         "--clearenv",
     ]
     for k, v in ENV.items():
-        args += ["--setenv", k, v]
-    return [*args, "--", python, "/tmp/main.py"]
+        argv += ["--setenv", k, v]
+    return [*argv, "--", python, "-I", inside, *args]
 
 
 @dataclass(frozen=True)
@@ -158,7 +178,7 @@ def _probe_bwrap(bwrap: str, python: str, uid: int | None) -> str | None:
 
         try:
             r = subprocess.run(
-                bwrap_command(bwrap, python, main_py),
+                bwrap_command(bwrap, python, main_py, inside="/tmp/main.py", args=()),
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -228,7 +248,7 @@ class BwrapSandbox:
         self.plan = plan_bwrap(python, cgroups=cgroups)
         self.tmpfs_mb = tmpfs_mb
         self.pids = pids
-        self._executor_src = sandbox_file("executor.py").decode("utf-8")
+        self._executor_dir: str | None = None
         self._slots: asyncio.Queue[_Slot] = asyncio.Queue()
         self._all: list[_Slot] = []
         self._started = False
@@ -255,12 +275,13 @@ class BwrapSandbox:
     async def start(self) -> None:
         if self._started:
             return
+        self._executor_dir = write_executor("monkeys-bwrap-exe-")
+        executor = os.path.join(self._executor_dir, "executor.py")
         for i in range(self.pool_size):
             uid = BASE_UID + i if self.plan.drop_uid else None
             workdir = tempfile.mkdtemp(prefix=f"monkeys-bwrap-{i}-")
-            os.chmod(workdir, 0o711)  # bwrap (as the slot uid) must reach main.py
-            main_py = os.path.join(workdir, "main.py")
-            cmd = bwrap_command(self.plan.bwrap, self.plan.python, main_py, tmpfs_mb=self.tmpfs_mb)
+            os.chmod(workdir, 0o711)  # the slot uid starts bwrap from here
+            cmd = bwrap_command(self.plan.bwrap, self.plan.python, executor, tmpfs_mb=self.tmpfs_mb)
             slot = _Slot(i, uid, workdir, cmd)
             self._all.append(slot)
             try:
@@ -272,11 +293,11 @@ class BwrapSandbox:
         self._started = True
 
     async def _spawn(self, slot: _Slot) -> None:
+        assert self._executor_dir is not None
         slot.proc = await asyncio.create_subprocess_exec(
             self.plan.python,
             "-I",
-            "-c",
-            self._executor_src,
+            os.path.join(self._executor_dir, "executor.py"),
             "serve",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -303,24 +324,18 @@ class BwrapSandbox:
     def _request(
         self,
         slot: _Slot,
-        program: str,
-        stdin: str,
-        timeout_s: float,
-        memory_mb: int,
+        base: dict[str, Any],
         cg: RunCgroup | None,
     ) -> dict[str, Any]:
-        req: dict[str, Any] = {
-            "program": program,
-            "stdin": stdin,
-            "timeout_s": timeout_s,
-            "memory_mb": memory_mb,
-            "output_cap": OUTPUT_CAP,
-            "workdir": slot.workdir,
-            "kill_all": False,  # the pid namespace and the cgroup take care of leftovers
-            "fsize_mb": max(1, self.tmpfs_mb // 2),
-            "command": slot.command,
-            "uid": slot.uid,
-        }
+        req = dict(base)
+        req.update(
+            workdir=slot.workdir,
+            scratch=[],  # the sample's /tmp is a tmpfs of its own sandbox
+            kill_all=False,  # the pid namespace and the cgroup take care of leftovers
+            fsize_mb=max(1, self.tmpfs_mb // 2),
+            command=slot.command,
+            uid=slot.uid,
+        )
         if cg is not None:
             req["join"] = cg.procs_files
             req["oom_counter"] = cg.oom_counter
@@ -330,16 +345,31 @@ class BwrapSandbox:
         return req
 
     async def run(
-        self, program: str, *, stdin: str = "", timeout_s: float = 10.0, memory_mb: int = 512
+        self,
+        program: str,
+        *,
+        stdin: str = "",
+        timeout_s: float = 10.0,
+        memory_mb: int = 512,
+        cases: Sequence[TestCase] | None = None,
+        function: FunctionCheck | None = None,
     ) -> ExecResult:
         if not self._started:
             raise SandboxError("the local bwrap sandbox is not started")
+        base = executor_request(
+            program,
+            stdin=stdin,
+            timeout_s=timeout_s,
+            memory_mb=memory_mb,
+            cases=cases,
+            function=function,
+        )
         slot = await self._slots.get()
         try:
             last: Exception | None = None
             for _attempt in range(2):
                 try:
-                    return await self._run(slot, program, stdin, timeout_s, memory_mb)
+                    return await self._run(slot, base)
                 except _ExecutorDied as e:
                     last = e
                     self.respawned += 1
@@ -349,27 +379,27 @@ class BwrapSandbox:
         finally:
             self._slots.put_nowait(slot)
 
-    async def _run(
-        self, slot: _Slot, program: str, stdin: str, timeout_s: float, memory_mb: int
-    ) -> ExecResult:
+    async def _run(self, slot: _Slot, base: dict[str, Any]) -> ExecResult:
         cgroups = self.plan.cgroups
         cg: RunCgroup | None = None
         if cgroups is not None:
             try:
                 cg = await asyncio.to_thread(
-                    cgroups.create, memory_mb + CGROUP_HEADROOM_MB, self.pids
+                    cgroups.create, int(base["memory_mb"]) + CGROUP_HEADROOM_MB, self.pids
                 )
             except OSError as e:
                 raise SandboxError(f"could not make a cgroup for the sample: {e}") from e
         try:
-            req = self._request(slot, program, stdin, timeout_s, memory_mb, cg)
+            req = self._request(slot, base, cg)
             proc = slot.proc
             if proc is None or proc.stdin is None or proc.stdout is None:
                 raise _ExecutorDied("no executor")
             try:
                 proc.stdin.write(json.dumps(req).encode("utf-8") + b"\n")
                 await proc.stdin.drain()
-                line = await asyncio.wait_for(proc.stdout.readline(), timeout_s + GRACE_S)
+                line = await asyncio.wait_for(
+                    proc.stdout.readline(), request_timeout(req) + GRACE_S
+                )
             except (TimeoutError, ConnectionError, ValueError) as e:
                 raise _ExecutorDied(f"{type(e).__name__}: {e}") from None
             if not line:
@@ -390,6 +420,9 @@ class BwrapSandbox:
             await self._stop(slot)
             shutil.rmtree(slot.workdir, ignore_errors=True)
         self._all.clear()
+        if self._executor_dir is not None:
+            shutil.rmtree(self._executor_dir, ignore_errors=True)
+            self._executor_dir = None
         while not self._slots.empty():
             self._slots.get_nowait()
 

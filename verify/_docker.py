@@ -1,13 +1,18 @@
 """The Docker sandbox: a warm pool of locked-down containers, or one fresh container a sample.
 
 Warm mode keeps `pool_size` long-lived containers. In each, pid 1 is a tiny reaper and one
-long-lived executor (started once with ``docker exec``, talked to over the attached socket)
-runs each sample in a fresh process with its own limits, then kills whatever the sample left
-behind and empties /tmp. A container runs one sample at a time; an asyncio queue hands them
-out. A container whose executor dies is replaced and the sample retried once.
+long-lived executor (started once with ``docker exec`` as root with only the setuid, setgid and
+kill capabilities, talked to over the attached socket) runs each sample in a process forked
+from a pre-loaded zygote, as uid `SAMPLE_UID` with its own limits, then kills whatever the
+sample left behind and empties every writable place (/tmp, /dev/shm, /dev/mqueue, System V
+IPC). The sample cannot signal the executor or pid 1 (other uids), nor reach the executor's
+output (not dumpable). A container runs one sample at a time; an asyncio queue hands them out.
+A container whose executor dies is replaced and the sample retried once.
 
-Strict mode starts one container per sample (slower, nothing shared between samples); a
-container that dies without an answer is retried once in a new one, too.
+Strict mode starts one container per sample (slower, nothing shared between samples): its
+executor is pid 1, reads the request on stdin, runs the sample as `SAMPLE_UID` and kills
+everything else before it answers; a container that dies without an answer is retried once in
+a new one, too.
 
 When both tries fail the sample's verdict is ``sandbox_error`` (the sandbox failed, not the
 sample). Every container carries the label ``monkeys.sandbox=1`` and its owner's host and pid:
@@ -20,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import contextlib
 import json
 import os
@@ -28,16 +32,29 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from verify._image import DEFAULT_TAG, LABEL, build_image, image_exists
-from verify._verdict import OUTPUT_CAP, ExecResult, SandboxError, SandboxUnavailable
+from verify._verdict import (
+    OUTPUT_CAP,
+    ExecResult,
+    FunctionCheck,
+    SandboxError,
+    SandboxUnavailable,
+    TestCase,
+    executor_request,
+    request_timeout,
+)
 
 OWNER_PID_LABEL = "monkeys.sandbox.owner_pid"
 OWNER_HOST_LABEL = "monkeys.sandbox.owner_host"
 GRACE_S = 10.0  # on top of a sample's time limit before the executor counts as hung
-ARG_CHUNK = 100_000  # < MAX_ARG_STRLEN (128 KiB) per argument
+SAMPLE_UID = 10_001  # what samples run as: neither the executor (root) nor pid 1 (65534)
+EXECUTOR_CAPS = ["SETUID", "SETGID", "KILL"]  # all the executor keeps; samples keep none
+WRITABLE = ["/tmp", "/dev/shm", "/dev/mqueue"]  # emptied after every sample
+EXECUTOR = "/opt/monkeys/executor.py"
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ def _run_kwargs(image: str, limits: Limits) -> dict[str, Any]:
         "read_only": True,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777"},
         "cap_drop": ["ALL"],
+        "cap_add": EXECUTOR_CAPS,
         "security_opt": ["no-new-privileges"],
         "mem_limit": mem,
         "memswap_limit": mem,
@@ -120,8 +138,10 @@ class _Worker:
 
     def __init__(self, client: Any, image: str, limits: Limits) -> None:
         self.client = client
+        kwargs = _run_kwargs(image, limits)
+        kwargs["user"] = "0:0"  # so that the executor keeps its capabilities; init drops its own
         self.container = client.containers.run(
-            command=["/usr/bin/python3", "/opt/monkeys/init.py"], **_run_kwargs(image, limits)
+            command=["/usr/bin/python3", "/opt/monkeys/init.py"], **kwargs
         )
         self.id: str = self.container.id
         self.buf = b""
@@ -129,12 +149,12 @@ class _Worker:
         try:
             exec_id = client.api.exec_create(
                 self.id,
-                ["/usr/bin/python3", "/opt/monkeys/executor.py", "serve"],
+                ["/usr/bin/python3", "-I", EXECUTOR, "serve", "--fork"],
                 stdin=True,
                 stdout=True,
                 stderr=True,
-                user="65534:65534",
-                workdir="/tmp",
+                user="0:0",
+                workdir="/",
             )["Id"]
             sock = client.api.exec_start(exec_id, socket=True)
             self.sock: socket.socket = getattr(sock, "_sock", sock)
@@ -303,48 +323,64 @@ class DockerSandbox:
         w.remove()
 
     def _request(
-        self, program: str, stdin: str, timeout_s: float, memory_mb: int, **extra: Any
+        self,
+        program: str,
+        stdin: str,
+        timeout_s: float,
+        memory_mb: int,
+        cases: Sequence[TestCase] | None,
+        function: FunctionCheck | None,
+        **extra: Any,
     ) -> dict[str, Any]:
-        return {
-            "program": program,
-            "stdin": stdin,
-            "timeout_s": timeout_s,
-            "memory_mb": min(memory_mb, self.limits.memory_mb),
-            "output_cap": OUTPUT_CAP,
-            "fsize_mb": max(1, self.limits.tmpfs_mb // 2),
+        req = executor_request(
+            program,
+            stdin=stdin,
+            timeout_s=timeout_s,
+            memory_mb=min(memory_mb, self.limits.memory_mb),
+            cases=cases,
+            function=function,
+        )
+        req.update(
+            fsize_mb=max(1, self.limits.tmpfs_mb // 2),
+            uid=SAMPLE_UID,
+            workdir="/tmp/run",
+            kill_all=True,
             **extra,
-        }
+        )
+        return req
 
     async def run(
-        self, program: str, *, stdin: str = "", timeout_s: float = 10.0, memory_mb: int = 512
+        self,
+        program: str,
+        *,
+        stdin: str = "",
+        timeout_s: float = 10.0,
+        memory_mb: int = 512,
+        cases: Sequence[TestCase] | None = None,
+        function: FunctionCheck | None = None,
     ) -> ExecResult:
         if not self._started or self._closed:
             raise SandboxError("the docker sandbox is not started")
         if self.strict:
+            req = self._request(program, stdin, timeout_s, memory_mb, cases, function, scratch=[])
             async with self._strict_sem:
                 try:
-                    return await asyncio.to_thread(
-                        self._run_strict, program, stdin, timeout_s, memory_mb
-                    )
+                    return await asyncio.to_thread(self._run_strict, req)
                 except _Dead:  # the container died without an answer: once more, fresh
                     self.replaced += 1
                 try:
-                    return await asyncio.to_thread(
-                        self._run_strict, program, stdin, timeout_s, memory_mb
-                    )
+                    return await asyncio.to_thread(self._run_strict, req)
                 except _Dead as e:
                     self.replaced += 1
                     raise SandboxError(f"the sandbox container failed twice: {e}") from None
-        req = self._request(
-            program, stdin, timeout_s, memory_mb, workdir="/tmp/run", scratch="/tmp", kill_all=True
-        )
+        req = self._request(program, stdin, timeout_s, memory_mb, cases, function, scratch=WRITABLE)
         last: Exception | None = None
         for _attempt in range(2):
             if not self._workers and self._queue.empty():
                 break
             w = await self._queue.get()
             try:
-                answer = await asyncio.to_thread(w.request, req, timeout_s + GRACE_S)
+                answer = await asyncio.to_thread(w.request, req, request_timeout(req) + GRACE_S)
             except (_Dead, ValueError) as e:
                 last = e
                 self.replaced += 1
@@ -362,24 +398,36 @@ class DockerSandbox:
             return ExecResult.from_executor(answer)
         raise SandboxError(f"the sandbox container failed: {last or 'no container left'}")
 
-    def _run_strict(self, program: str, stdin: str, timeout_s: float, memory_mb: int) -> ExecResult:
+    def _run_strict(self, req: dict[str, Any]) -> ExecResult:
+        """One fresh container whose pid 1 is the executor; the request goes in on stdin (never
+        argv: every process can read pid 1's command line)."""
         import docker.errors
 
-        req = self._request(program, stdin, timeout_s, memory_mb, workdir="/tmp/run")
-        blob = base64.b64encode(json.dumps(req).encode("utf-8")).decode("ascii")
-        chunks = [blob[i : i + ARG_CHUNK] for i in range(0, len(blob), ARG_CHUNK)] or [""]
-        cmd = ["/usr/bin/python3", "/opt/monkeys/executor.py", "run", *chunks]
+        kwargs = _run_kwargs(self.image, self.limits)
+        kwargs.update(user="0:0", stdin_open=True)
+        kwargs.pop("detach")
+        cmd = ["/usr/bin/python3", "-I", EXECUTOR, "run"]
         try:
-            c = self.client.containers.run(command=cmd, **_run_kwargs(self.image, self.limits))
+            c = self.client.containers.create(command=cmd, **kwargs)
         except docker.errors.DockerException as e:
             raise SandboxError(f"could not start a sandbox container: {e}") from e
         try:
             try:
-                c.wait(timeout=timeout_s + GRACE_S)
+                sock = self.client.api.attach_socket(
+                    c.id, params={"stdin": 1, "stream": 1, "stdout": 0, "stderr": 0}
+                )
+                raw: socket.socket = getattr(sock, "_sock", sock)
+                try:
+                    c.start()
+                    raw.sendall(json.dumps(req).encode("utf-8") + b"\n")
+                finally:
+                    with contextlib.suppress(OSError):
+                        raw.close()
+                c.wait(timeout=request_timeout(req) + GRACE_S)
                 out = c.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
                 err = c.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
-            except docker.errors.NotFound as e:
-                raise _Dead(f"the sandbox container was removed: {e}") from e
+            except (docker.errors.NotFound, OSError) as e:
+                raise _Dead(f"the sandbox container went away: {e}") from e
             except Exception as e:
                 raise SandboxError(f"the sandbox container did not finish: {e}") from e
         finally:
@@ -424,6 +472,7 @@ class DockerSandbox:
                 "build it or `docker load` it there first"
             ) from None
         kwargs = _run_kwargs(image, self.limits)
+        kwargs.pop("cap_add")  # a repository's tests need no capability
         mem = f"{memory_mb + tmpfs_mb}m"
         kwargs.update(
             mem_limit=mem,

@@ -68,6 +68,18 @@ def sandbox_file(name: str) -> bytes:
     return resources.files("verify").joinpath("sandbox_files").joinpath(name).read_bytes()
 
 
+def write_executor(prefix: str) -> str:
+    """A new directory (0755) holding a read-only copy of the executor (0644) that any uid can
+    run; the caller removes it."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "executor.py")
+    with open(path, "wb") as f:
+        f.write(sandbox_file("executor.py"))
+    os.chmod(path, 0o644)
+    return d
+
+
 def _candidates() -> Iterable[str]:
     yield "/usr/bin/python3.11"
     for d in os.environ.get("PATH", "").split(os.pathsep):

@@ -21,11 +21,19 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from verify._image import find_host_python, sandbox_file
-from verify._verdict import OUTPUT_CAP, ExecResult, SandboxError, SandboxUnavailable
+from verify._image import find_host_python, write_executor
+from verify._verdict import (
+    ExecResult,
+    FunctionCheck,
+    SandboxError,
+    SandboxUnavailable,
+    TestCase,
+    executor_request,
+    request_timeout,
+)
 
 BASE_UID = 64_200  # first of the uids used for local runs when running as root
 NPROC_EXTRA = 64  # processes a sample may add
@@ -59,7 +67,7 @@ class LocalSandbox:
     def __init__(self, pool_size: int = 2, python: str | None = None) -> None:
         self.pool_size = max(1, pool_size)
         self._python = python
-        self._executor_src = sandbox_file("executor.py").decode("utf-8")
+        self._executor_dir: str | None = None
         self._slots: asyncio.Queue[int] = asyncio.Queue()
         self._as_root = os.geteuid() == 0
         self._started = False
@@ -82,25 +90,40 @@ class LocalSandbox:
                 if self._as_root:
                     raise
                 self._python = sys.executable
+        self._executor_dir = write_executor("monkeys-local-exe-")
         for i in range(self.pool_size):
             self._slots.put_nowait(BASE_UID + i)
         self._started = True
 
     async def run(
-        self, program: str, *, stdin: str = "", timeout_s: float = 10.0, memory_mb: int = 512
+        self,
+        program: str,
+        *,
+        stdin: str = "",
+        timeout_s: float = 10.0,
+        memory_mb: int = 512,
+        cases: Sequence[TestCase] | None = None,
+        function: FunctionCheck | None = None,
     ) -> ExecResult:
         if not self._started:
             raise SandboxError("the local sandbox is not started")
+        base = executor_request(
+            program,
+            stdin=stdin,
+            timeout_s=timeout_s,
+            memory_mb=memory_mb,
+            cases=cases,
+            function=function,
+        )
         slot = await self._slots.get()
         try:
-            return await self._run(slot, program, stdin, timeout_s, memory_mb)
+            return await self._run(slot, base)
         finally:
             self._slots.put_nowait(slot)
 
-    async def _run(
-        self, uid: int, program: str, stdin: str, timeout_s: float, memory_mb: int
-    ) -> ExecResult:
-        assert self._python is not None
+    async def _run(self, uid: int, base: dict[str, Any]) -> ExecResult:
+        assert self._python is not None and self._executor_dir is not None
+        executor = os.path.join(self._executor_dir, "executor.py")
         tmp = tempfile.mkdtemp(prefix="monkeys-local-")
         try:
             os.chmod(tmp, 0o700)
@@ -112,22 +135,18 @@ class LocalSandbox:
             else:
                 nproc = _user_process_count(os.getuid()) + NPROC_EXTRA
             req: dict[str, Any] = {
-                "program": program,
-                "stdin": stdin,
-                "timeout_s": timeout_s,
-                "memory_mb": memory_mb,
-                "output_cap": OUTPUT_CAP,
+                **base,
                 "workdir": tmp,
                 "kill_all": self._as_root,  # only safe with a uid of our own
                 "nproc": nproc,
                 "fsize_mb": 32,
                 "python": self._python,
+                "command": [self._python, "-I", executor, "harness"],
             }
             proc = await asyncio.create_subprocess_exec(
                 self._python,
                 "-I",
-                "-c",
-                self._executor_src,
+                executor,
                 "run",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -139,7 +158,8 @@ class LocalSandbox:
             )
             try:
                 out, err = await asyncio.wait_for(
-                    proc.communicate(json.dumps(req).encode("utf-8")), timeout_s + GRACE_S
+                    proc.communicate(json.dumps(req).encode("utf-8") + b"\n"),
+                    request_timeout(req) + GRACE_S,
                 )
             except TimeoutError:
                 with contextlib.suppress(OSError):
@@ -159,6 +179,9 @@ class LocalSandbox:
         self._started = False
         while not self._slots.empty():
             self._slots.get_nowait()
+        if self._executor_dir is not None:
+            shutil.rmtree(self._executor_dir, ignore_errors=True)
+            self._executor_dir = None
 
     async def __aenter__(self) -> LocalSandbox:
         await self.start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -35,8 +35,28 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class TestCase:
+    """One standard-input test: what the program reads, and the output it must print (None:
+    any output; only the exit status counts)."""
+
+    stdin: str
+    expected: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionCheck:
+    """How a function-test program is judged: the tests start at character `tests_at` of the
+    program and end with ``check(entry_point)``; the executor's harness proves that ``check``
+    returned (`ExecResult.proven`)."""
+
+    tests_at: int
+    entry_point: str
+
+
+@dataclass(frozen=True)
 class ExecResult:
-    """What running one program in a sandbox gave."""
+    """What running one program in a sandbox gave (for several test cases: the last one run;
+    `duration_s` sums them all)."""
 
     exit_code: int | None
     stdout: str
@@ -45,6 +65,9 @@ class ExecResult:
     timed_out: bool = False
     oom: bool = False
     truncated: bool = False
+    proven: bool = False  # the harness saw the function tests' check return
+    cases_run: int = 1
+    failed_case: int | None = None  # the first test case that did not pass, if any
 
     @classmethod
     def from_executor(cls, answer: Mapping[str, Any], *, oom_killed: bool = False) -> ExecResult:
@@ -64,7 +87,41 @@ class ExecResult:
             timed_out=timed_out,
             oom=not timed_out and (bool(answer.get("oom", False)) or oom_killed),
             truncated=bool(answer.get("truncated", False)),
+            proven=answer.get("proven") is True,
+            cases_run=int(answer.get("cases_run", 1)),
+            failed_case=None if answer.get("failed_case") is None else int(answer["failed_case"]),
         )
+
+
+def executor_request(
+    program: str,
+    *,
+    stdin: str,
+    timeout_s: float,
+    memory_mb: int,
+    cases: Sequence[TestCase] | None,
+    function: FunctionCheck | None,
+) -> dict[str, Any]:
+    """The request every sandbox sends its executor (each adds its own keys): the program, its
+    test cases (or one stdin), and for function tests the harness's mode."""
+    req: dict[str, Any] = {
+        "program": program,
+        "timeout_s": timeout_s,
+        "memory_mb": memory_mb,
+        "output_cap": OUTPUT_CAP,
+    }
+    if cases is None:
+        req["cases"] = [{"stdin": stdin, "expected": None}]
+    else:
+        req["cases"] = [{"stdin": c.stdin, "expected": c.expected} for c in cases]
+    if function is not None:
+        req.update(mode="function", tests_at=function.tests_at, entry_point=function.entry_point)
+    return req
+
+
+def request_timeout(req: Mapping[str, Any]) -> float:
+    """How long a request may take at most: every case at its time limit."""
+    return float(req["timeout_s"]) * max(1, len(req.get("cases") or ()))
 
 
 @runtime_checkable
@@ -82,8 +139,17 @@ class Sandbox(Protocol):
     async def start(self) -> None: ...
 
     async def run(
-        self, program: str, *, stdin: str = "", timeout_s: float = 10.0, memory_mb: int = 512
-    ) -> ExecResult: ...
+        self,
+        program: str,
+        *,
+        stdin: str = "",
+        timeout_s: float = 10.0,
+        memory_mb: int = 512,
+        cases: Sequence[TestCase] | None = None,
+        function: FunctionCheck | None = None,
+    ) -> ExecResult:
+        """Run `program` on `stdin`, or on each of `cases` (a fresh process each, `timeout_s`
+        each, stopping at the first that fails), judged as function tests with `function`."""
 
     async def close(self) -> None: ...
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -21,11 +20,20 @@ from verify._repo import (
     pack_repo,
     parse_repo_task,
 )
-from verify._verdict import OUTPUT_CAP, ExecResult, Sandbox, SandboxError, Status, Verdict
+from verify._verdict import (
+    OUTPUT_CAP,
+    ExecResult,
+    FunctionCheck,
+    Sandbox,
+    SandboxError,
+    Status,
+    TestCase,
+    Verdict,
+)
+from verify.sandbox_files.executor import PROGRAM_FILE, outputs_match
 
 _FRAME_RE = re.compile(r'^\s*File "([^"]*)", line (\d+), in (\S+)\s*$')
 _EXC_RE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
-PROGRAM_FILE = "main.py"  # the executor's name for the program
 
 
 def _cap(text: str) -> str:
@@ -40,6 +48,11 @@ def function_program(problem: Problem, completion: str) -> str:
     return (
         problem.prompt + completion + "\n\n" + problem.tests + f"\ncheck({problem.entry_point})\n"
     )
+
+
+def function_check(problem: Problem, completion: str) -> FunctionCheck:
+    """Where `function_program`'s tests start, for the harness that proves they passed."""
+    return FunctionCheck(len(problem.prompt) + len(completion) + 2, problem.entry_point)
 
 
 @dataclass(frozen=True)
@@ -81,38 +94,30 @@ def parse_traceback(stderr: str, program: str) -> TracebackInfo:
     return TracebackInfo(exc, in_check, line)
 
 
+EARLY_EXIT = "the program ended before the tests had run to completion"
+
+
 def classify_function_run(res: ExecResult, program: str) -> tuple[Status, str | None]:
+    """A pass only when the harness proved that ``check`` returned (`res.proven`); an exit
+    status of 0 or anything the program printed proves nothing."""
+    if res.proven:
+        return Status.PASS, None
     if res.timed_out:
         return Status.TIMEOUT, None
     info = parse_traceback(res.stderr, program)
     if res.oom or info.exception == "MemoryError":
         return Status.OOM, info.line
-    if res.exit_code == 0:
-        return Status.PASS, None
     if info.exception == "AssertionError" or info.in_check:
         return Status.FAIL, info.line
+    if res.exit_code == 0:
+        return Status.FAIL, EARLY_EXIT
     return Status.ERROR, info.line
 
 
 # ---------------------------------------------------------------- stdio tests
 
 
-def _tokens_equal(a: str, b: str) -> bool:
-    if a.lower() == b.lower():
-        return True
-    try:
-        x, y = float(a), float(b)
-    except ValueError:
-        return False
-    if math.isnan(x) or math.isnan(y):
-        return False
-    return math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-5)
-
-
-def stdout_matches(got: str, expected: str) -> bool:
-    """Whitespace-split tokens, case-insensitive, floats within 1e-5."""
-    g, e = got.split(), expected.split()
-    return len(g) == len(e) and all(_tokens_equal(a, b) for a, b in zip(g, e, strict=True))
+stdout_matches = outputs_match  # whitespace-split tokens, case-insensitive, floats within 1e-5
 
 
 _FENCE_RE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.S | re.I)
@@ -170,7 +175,10 @@ class Verifier:
     async def _function_tests(self, problem: Problem, completion: str) -> Verdict:
         program = function_program(problem, completion)
         res = await self._need_sandbox().run(
-            program, timeout_s=problem.time_limit_s, memory_mb=problem.memory_mb
+            program,
+            timeout_s=problem.time_limit_s,
+            memory_mb=problem.memory_mb,
+            function=function_check(problem, completion),
         )
         status, failing = classify_function_run(res, program)
         return Verdict(
@@ -192,15 +200,15 @@ class Verifier:
                 f"problem {problem.id}: tests are not a JSON list of cases: {e}"
             ) from e
         program = extract_code(completion)
-        sandbox = self._need_sandbox()
-        total = 0.0
-        res: ExecResult | None = None
-        for i, (given, expected) in enumerate(cases):
-            res = await sandbox.run(
-                program, stdin=given, timeout_s=problem.time_limit_s, memory_mb=problem.memory_mb
-            )
-            total += res.duration_s
-            status: Status | None = None
+        res = await self._need_sandbox().run(
+            program,
+            timeout_s=problem.time_limit_s,
+            memory_mb=problem.memory_mb,
+            cases=[TestCase(given, expected) for given, expected in cases],
+        )
+        status = Status.PASS
+        failing: str | None = None
+        if res.failed_case is not None:
             if res.timed_out:
                 status = Status.TIMEOUT
             elif res.oom:
@@ -208,24 +216,17 @@ class Verifier:
             elif res.exit_code != 0:
                 info = parse_traceback(res.stderr, program)
                 status = Status.OOM if info.exception == "MemoryError" else Status.ERROR
-            elif not stdout_matches(res.stdout, expected):
+            else:
                 status = Status.FAIL
-            if status is not None:
-                return Verdict(
-                    status,
-                    total,
-                    exit_code=res.exit_code,
-                    failing_test=f"test {i}: input {given[:200]!r}, expected {expected[:200]!r}",
-                    stdout=_cap(res.stdout),
-                    stderr=_cap(res.stderr),
-                    sandbox=self.sandbox_name,
-                )
+            given, expected = cases[res.failed_case]
+            failing = f"test {res.failed_case}: input {given[:200]!r}, expected {expected[:200]!r}"
         return Verdict(
-            Status.PASS,
-            total,
-            exit_code=res.exit_code if res else None,
-            stdout=_cap(res.stdout) if res else "",
-            stderr=_cap(res.stderr) if res else "",
+            status,
+            res.duration_s,
+            exit_code=res.exit_code,
+            failing_test=failing,
+            stdout=_cap(res.stdout),
+            stderr=_cap(res.stderr),
             sandbox=self.sandbox_name,
         )
 

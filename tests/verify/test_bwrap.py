@@ -67,7 +67,7 @@ async def test_bwrap_sample_runs_unprivileged_in_a_fresh_tmp(bwrap: BwrapSandbox
         "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])",
         timeout_s=5,
     )
-    assert res.stdout == "65534 65534 ['main.py']\n0000000000000000\n", res
+    assert res.stdout == "65534 65534 []\n0000000000000000\n", res
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -3,7 +3,9 @@
 Orphans of finished samples are re-parented to pid 1; reaping them keeps zombies from filling
 the container's pids limit. Catchable signals are ignored so a sample cannot end the container
 by signalling pid 1 (the kernel already drops SIGKILL/SIGSTOP sent to a namespace's init from
-inside it). Only the standard library; runs under the container's own python3.
+inside it). Started as root (the container's user, so that the executor that `docker exec`
+starts as root keeps its few capabilities), it drops to nobody first. Only the standard
+library; runs under the container's own python3.
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ from __future__ import annotations
 import os
 import signal
 
+NOBODY = 65534
+
 
 def main() -> None:
+    if os.getuid() == 0:  # started as root only so that `docker exec` keeps its capabilities
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
     for sig in (
         signal.SIGTERM,
         signal.SIGINT,
