@@ -10,10 +10,16 @@ and ``c_i | n_i, p ~ Binomial(n_i, p)``. Fitted by exact maximum likelihood of t
 which is ``1 - B(alpha, beta + k) / B(alpha, beta)`` for ``s = 1`` and a quadrature
 (``_betaquad``) for ``s < 1``; both are vectorised over any number of k.
 
-Model choice (``scaled="auto"``): both models are fitted; the scaled one is kept when the
-likelihood-ratio statistic ``2 (ll_scaled - ll_beta)`` exceeds 2.706, the 5 % point of the
-``0.5 chi2_0 + 0.5 chi2_1`` law that it follows under ``s = 1`` (a boundary value). See
-STATISTICS.md.
+A third model, *zero-inflated* (Kazdan et al. 2025, arXiv 2510.05197): with probability
+``pi`` (``zero_mass``) a problem's pass rate is exactly 0, else ``p ~ Beta(alpha, beta)``;
+then ``pass@k = (1 - pi) (1 - B(alpha, beta + k) / B(alpha, beta))``, which levels off at
+``1 - pi`` instead of reaching 1.
+
+Model choice (``scaled="auto"``, ``zero_inflated="auto"``): the models asked for are fitted;
+one with a third parameter is kept when its likelihood-ratio statistic against the plain Beta,
+``2 (ll_model - ll_beta)``, exceeds 2.706, the 5 % point of the ``0.5 chi2_0 + 0.5 chi2_1``
+law that it follows under ``s = 1`` / ``pi = 0`` (boundary values); when both pass, the more
+likely one. See STATISTICS.md.
 """
 
 from __future__ import annotations
@@ -40,17 +46,20 @@ _LOG_BOUNDS = (math.log(1e-3), math.log(1e4))
 _S_MIN = 1e-4
 
 Scaled = bool | Literal["auto"]
+ZeroInflated = bool | Literal["auto"]
 
 
 @dataclass(frozen=True)
 class BetaBinomialFit:
-    """``p ~ scale * Beta(alpha, beta)`` fitted to per-problem (n, c) counts.
+    """``p ~ scale * Beta(alpha, beta)``, or 0 with probability ``zero_mass``, fitted to
+    per-problem (n, c) counts.
 
-    ``model`` is ``"beta"`` (scale fixed at 1) or ``"scaled_beta"``. ``log_likelihood`` is the
-    maximum of the chosen model; ``log_likelihood_beta`` / ``log_likelihood_scaled`` are the
-    maxima of both models when both were fitted (NaN otherwise). ``replicates`` holds the
-    bootstrap refits, one ``(alpha, beta, scale)`` row each; ``band`` is their 2.5-97.5 %
-    prediction band at ``band_ks``.
+    ``model`` is ``"beta"`` (scale fixed at 1), ``"scaled_beta"`` or ``"zero_inflated_beta"``
+    (scale 1 and a mass ``zero_mass`` at p = 0). ``log_likelihood`` is the maximum of the
+    chosen model; ``log_likelihood_beta`` / ``_scaled`` / ``_zero_inflated`` are the maxima of
+    the models that were fitted (NaN otherwise). ``replicates`` holds the bootstrap refits,
+    one ``(alpha, beta, scale)`` row each (``(alpha, beta, 1, 1 - zero_mass)`` for the
+    zero-inflated model); ``band`` is their 2.5-97.5 % prediction band at ``band_ks``.
     """
 
     alpha: float
@@ -65,11 +74,14 @@ class BetaBinomialFit:
     log_likelihood_scaled: float = math.nan
     replicates: FloatArray | None = None
     n_samples: int = 0
+    zero_mass: float = 0.0
+    log_likelihood_zero_inflated: float = math.nan
 
     def predict(self, k: ArrayLike) -> FloatArray:
         """Forecast coverage at ``k`` (any k >= 0, also beyond the data)."""
         kf = np.asarray(k, dtype=np.float64)
-        return _predict(self.alpha, self.beta, self.scale, kf.ravel()).reshape(kf.shape)
+        pred = _predict(self.alpha, self.beta, self.scale, kf.ravel()).reshape(kf.shape)
+        return np.asarray((1.0 - self.zero_mass) * pred, dtype=np.float64)
 
     def at(self, k: int) -> Estimate:
         """Coverage forecast at ``k`` with its bootstrap band: ``(value, lo, hi)``."""
@@ -84,6 +96,22 @@ class BetaBinomialFit:
     def lr_statistic(self) -> float:
         """``2 (ll_scaled - ll_beta)``: evidence for a scale below 1 (NaN unless both fitted)."""
         return 2.0 * (self.log_likelihood_scaled - self.log_likelihood_beta)
+
+    @property
+    def lr_statistic_zero(self) -> float:
+        """``2 (ll_zero_inflated - ll_beta)``: evidence for problems that never pass (NaN
+        unless both fitted)."""
+        return 2.0 * (self.log_likelihood_zero_inflated - self.log_likelihood_beta)
+
+    def describe(self) -> str:
+        """The fitted law in words, e.g. ``p ~ 0.41·Beta(0.30, 2.10)`` or
+        ``p = 0 (25%), else Beta(0.50, 2.00)``."""
+        shape = f"Beta({self.alpha:.3g}, {self.beta:.3g})"
+        if self.zero_mass > 0:
+            return f"p = 0 ({100 * self.zero_mass:.0f}%), else {shape}"
+        if self.scale < 1.0:
+            return f"p ~ {self.scale:.3g}·{shape}"
+        return f"p ~ {shape}"
 
     @property
     def bootstrap(self) -> int:
@@ -101,7 +129,10 @@ def _predict(alpha: float, beta: float, scale: float, k: FloatArray) -> FloatArr
 
 
 def _predict_many(params: FloatArray, k: FloatArray) -> FloatArray:
-    """Predictions of many (alpha, beta, scale) rows at the same ks: shape (rows, ks)."""
+    """Predictions of many (alpha, beta, scale[, 1 - zero_mass]) rows at the same ks: shape
+    (rows, ks)."""
+    if params.shape[1] > 3:
+        return np.asarray(params[:, 3:4] * _predict_many(params[:, :3], k), dtype=np.float64)
     out = np.empty((params.shape[0], k.size), dtype=np.float64)
     one = params[:, 2] >= 1.0
     if np.any(one):
@@ -119,12 +150,24 @@ def _predict_many(params: FloatArray, k: FloatArray) -> FloatArray:
 
 
 def log_likelihood(
-    alpha: float, beta: float, n: ArrayLike, c: ArrayLike, scale: float = 1.0
+    alpha: float,
+    beta: float,
+    n: ArrayLike,
+    c: ArrayLike,
+    scale: float = 1.0,
+    zero_mass: float = 0.0,
 ) -> float:
-    """Exact (scaled) beta-binomial log-likelihood of the counts."""
+    """Exact (scaled, or zero-inflated) beta-binomial log-likelihood of the counts."""
     n_a, c_a = as_counts((n, c))
     nf, cf = n_a.astype(np.float64), c_a.astype(np.float64)
     ll = _ll_rows(alpha, beta, scale, nf, cf, _log_choose(nf, cf))
+    if zero_mass > 0.0:
+        with np.errstate(divide="ignore"):
+            ll = np.where(
+                cf == 0,
+                np.logaddexp(math.log(zero_mass), math.log1p(-zero_mass) + ll),
+                math.log1p(-zero_mass) + ll,
+            )
     return float(np.sum(ll))
 
 
@@ -160,9 +203,16 @@ class _Data:
         return self.n - self.c
 
 
-def _moment_start(d: _Data, w: FloatArray, s: float) -> tuple[float, float]:
-    """Method-of-moments Beta for x = p_hat / s (a starting point only)."""
+def _moment_start(d: _Data, w: FloatArray, s: float, u: float = 1.0) -> tuple[float, float]:
+    """Method-of-moments Beta for x = p_hat / s (a starting point only); with ``u < 1`` for
+    the solvable share ``u`` of the problems (the unsolved ones beyond ``1 - u`` left out)."""
     x = np.clip(d.c / d.n / s, 0.0, 1.0)
+    if u < 1.0:
+        w = w.copy()
+        zeros = d.c == 0
+        w[zeros] *= max(0.0, 1.0 - (1.0 - u) * float(np.sum(w)) / max(float(np.sum(w[zeros])), 1))
+        if not np.any(w > 0):
+            w = np.ones_like(w)
     mean = float(np.average(x, weights=w))
     var = float(np.average((x - mean) ** 2, weights=w))
     # Remove the binomial noise E[x(1-x)]/n (roughly) so the start is not too concentrated.
@@ -188,31 +238,76 @@ Triple = tuple[FloatArray, FloatArray, FloatArray]
 Evaluate = Callable[[FloatArray, FloatArray], Triple]
 
 
+def _beta_rows(d: _Data, x: FloatArray) -> tuple[FloatArray, ...]:
+    """Per (replicate, row): the plain beta-binomial log-likelihood ``L`` of the row (without
+    the binomial coefficient), its gradient ``(L_a, L_b)`` and Hessian ``(L_aa, L_bb, L_ab)``
+    in (log alpha, log beta), for x (B, 2): arrays of shape (B, R) (closed forms)."""
+    alpha, beta = np.exp(x[:, 0])[:, None], np.exp(x[:, 1])[:, None]
+    c, m, n = d.c[None, :], d.m[None, :], d.n[None, :]
+    ll = special.betaln(c + alpha, m + beta) - special.betaln(alpha, beta)
+    d_n, d_ab = special.digamma(n + alpha + beta), special.digamma(alpha + beta)
+    t_n, t_ab = special.polygamma(1, n + alpha + beta), special.polygamma(1, alpha + beta)
+    ga = special.digamma(c + alpha) - d_n - special.digamma(alpha) + d_ab
+    gb = special.digamma(m + beta) - d_n - special.digamma(beta) + d_ab
+    haa = special.polygamma(1, c + alpha) - t_n - special.polygamma(1, alpha) + t_ab
+    hbb = special.polygamma(1, m + beta) - t_n - special.polygamma(1, beta) + t_ab
+    hab = t_ab - t_n
+    return (
+        ll,
+        alpha * ga,
+        beta * gb,
+        alpha * alpha * haa + alpha * ga,
+        beta * beta * hbb + beta * gb,
+        alpha * beta * hab,
+    )
+
+
 def _eval_beta(d: _Data, weights: FloatArray, x: FloatArray) -> Triple:
     """2-parameter model: weighted log-likelihood, gradient and Hessian in (log alpha,
     log beta), for many (weights (B, R), x (B, 2)) pairs at once (closed forms)."""
-    alpha, beta = np.exp(x[:, 0])[:, None], np.exp(x[:, 1])[:, None]
-    c, m, n = d.c[None, :], d.m[None, :], d.n[None, :]
-    ll = weights @ d.logc + np.sum(
-        weights * (special.betaln(c + alpha, m + beta) - special.betaln(alpha, beta)), axis=1
-    )
-    d_n, d_ab = special.digamma(n + alpha + beta), special.digamma(alpha + beta)
-    t_n, t_ab = special.polygamma(1, n + alpha + beta), special.polygamma(1, alpha + beta)
-    ga = np.sum(weights * (special.digamma(c + alpha) - d_n - special.digamma(alpha) + d_ab), 1)
-    gb = np.sum(weights * (special.digamma(m + beta) - d_n - special.digamma(beta) + d_ab), 1)
-    haa = np.sum(
-        weights * (special.polygamma(1, c + alpha) - t_n - special.polygamma(1, alpha) + t_ab), 1
-    )
-    hbb = np.sum(
-        weights * (special.polygamma(1, m + beta) - t_n - special.polygamma(1, beta) + t_ab), 1
-    )
-    hab = np.sum(weights * (t_ab - t_n), axis=1)
-    a1, b1 = alpha[:, 0], beta[:, 0]
-    g = np.stack([a1 * ga, b1 * gb], axis=1)
+    ll, la, lb, laa, lbb, lab = _beta_rows(d, x)
+    g = np.stack([np.sum(weights * la, 1), np.sum(weights * lb, 1)], axis=1)
     h = np.empty((x.shape[0], 2, 2))
-    h[:, 0, 0] = a1 * a1 * haa + a1 * ga
-    h[:, 1, 1] = b1 * b1 * hbb + b1 * gb
-    h[:, 0, 1] = h[:, 1, 0] = a1 * b1 * hab
+    h[:, 0, 0] = np.sum(weights * laa, 1)
+    h[:, 1, 1] = np.sum(weights * lbb, 1)
+    h[:, 0, 1] = h[:, 1, 0] = np.sum(weights * lab, 1)
+    return weights @ d.logc + np.sum(weights * ll, axis=1), g, h
+
+
+def _eval_zero_inflated(d: _Data, weights: FloatArray, x: FloatArray) -> Triple:
+    """Zero-inflated model: with probability ``1 - u`` a problem's pass rate is exactly 0,
+    else it is Beta(alpha, beta). Weighted log-likelihood, gradient and Hessian in
+    (log alpha, log beta, u) for many (weights (B, R), x (B, 3)) pairs (closed forms).
+
+    A row with c > 0 has ``log u + L``; a row with c = 0 has ``log D``, ``D = 1 - u + u r``,
+    ``r = e^L``. With ``w = u r / D`` (the posterior probability that the problem can be
+    solved), ``dlog D / dtheta = w L_theta``, ``d2 / dtheta dphi = w L_thetaphi +
+    w (1 - w) L_theta L_phi``, ``d / du = (r - 1) / D``, ``d2 / dtheta du = L_theta r / D^2``
+    and ``d2 / du2 = -((r - 1) / D)^2``."""
+    nb = x.shape[0]
+    ll_b, la, lb, laa, lbb, lab = _beta_rows(d, x[:, :2])
+    u = np.clip(x[:, 2], _S_MIN, 1.0)[:, None]
+    zero = (d.c == 0)[None, :]
+    with np.errstate(divide="ignore"):
+        log_d = np.logaddexp(np.log1p(-u), np.log(u) + ll_b)
+    wsolv = np.where(zero, np.exp(np.log(u) + ll_b - log_d), 1.0)
+    inv_d = np.exp(np.minimum(-log_d, 700.0))
+    r = np.exp(ll_b)
+    du = np.where(zero, (r - 1.0) * inv_d, 1.0 / u)
+    duu = np.where(zero, -(du**2), -1.0 / u**2)
+    dtu = np.where(zero, r * inv_d * inv_d, 0.0)
+    rows = np.where(zero, log_d, np.log(u) + ll_b)
+    ll = weights @ d.logc + np.sum(weights * rows, axis=1)
+    ga, gb = wsolv * la, wsolv * lb
+    extra = np.where(zero, wsolv * (1.0 - wsolv), 0.0)
+    g = np.stack([np.sum(weights * ga, 1), np.sum(weights * gb, 1), np.sum(weights * du, 1)], 1)
+    h = np.empty((nb, 3, 3))
+    h[:, 0, 0] = np.sum(weights * (wsolv * laa + extra * la * la), 1)
+    h[:, 1, 1] = np.sum(weights * (wsolv * lbb + extra * lb * lb), 1)
+    h[:, 0, 1] = h[:, 1, 0] = np.sum(weights * (wsolv * lab + extra * la * lb), 1)
+    h[:, 0, 2] = h[:, 2, 0] = np.sum(weights * dtu * la, 1)
+    h[:, 1, 2] = h[:, 2, 1] = np.sum(weights * dtu * lb, 1)
+    h[:, 2, 2] = np.sum(weights * duu, 1)
     return ll, g, h
 
 
@@ -322,6 +417,29 @@ def _fit_scaled(
     return np.column_stack([np.exp(x[:, 0]), np.exp(x[:, 1]), x[:, 2], ll])
 
 
+def _fit_zero_inflated(
+    d: _Data, weights: FloatArray, start: FloatArray, tol: float = 1e-9
+) -> FloatArray:
+    """Zero-inflated MLE for each row of ``weights``: (B, 4) rows of alpha, beta, u, ll, with
+    ``u = 1 - zero_mass`` (the share of problems that can be solved at all)."""
+    x, ll = _newton(lambda w, xx: _eval_zero_inflated(d, w, xx), weights, _to_x(start), tol)
+    return np.column_stack([np.exp(x[:, 0]), np.exp(x[:, 1]), x[:, 2], ll])
+
+
+def _zero_inflated_start(d: _Data, w: FloatArray, beta_fit: FloatArray) -> FloatArray:
+    """The best (by likelihood) of a few starts: the 2-parameter fit with no zero mass, and
+    moment starts for the solvable part at a grid of u from the share of solved problems
+    up to 1."""
+    solved = float(np.sum(w * (d.c > 0)) / np.sum(w))
+    starts = [np.array([beta_fit[0], beta_fit[1], 1.0])]
+    for u0 in np.linspace(max(solved, 0.05), 1.0, 6)[:-1]:
+        starts.append(np.array([*_moment_start(d, w, 1.0, u0), float(u0)]))
+    params = np.array(starts)
+    x = np.column_stack([np.log(params[:, 0]), np.log(params[:, 1]), params[:, 2]])
+    ll = _eval_zero_inflated(d, np.tile(w, (len(starts), 1)), x)[0]
+    return np.asarray(params[int(np.argmax(np.nan_to_num(ll, nan=-np.inf)))], dtype=np.float64)
+
+
 def _scaled_start(d: _Data, w: FloatArray, beta_fit: FloatArray) -> FloatArray:
     """The best (by likelihood) of a few starts: the 2-parameter fit at s = 1, and moment
     starts at s on a geometric grid from the highest observed pass rate up to 1."""
@@ -341,6 +459,7 @@ def fit_beta_binomial(
     counts: CountsInput,
     *,
     scaled: Scaled = False,
+    zero_inflated: ZeroInflated = False,
     bootstrap: int = 0,
     seed: int = 0,
     band_ks: ArrayLike | None = None,
@@ -350,14 +469,21 @@ def fit_beta_binomial(
     ``scaled=False`` fits ``Beta(alpha, beta)`` (scale 1); ``scaled=True`` the 3-parameter
     ``scale * Beta(alpha, beta)``; ``scaled="auto"`` fits both and keeps the scaled one only
     when the likelihood-ratio test rejects ``scale = 1`` at 5 % (see module doc).
+    ``zero_inflated`` likewise for the zero-inflated model (``p = 0`` with probability
+    ``zero_mass``, else ``Beta(alpha, beta)``); at most one of the two may be True, and when
+    both are ``"auto"`` and both tests reject, the more likely model is kept.
     Returns None with fewer than 2 problems with samples or no success at all.
     ``bootstrap > 0`` resamples problems with replacement that many times and refits the
-    chosen model on each resample, warm-started at the estimate (the scaled model: all
-    resamples at once, by vectorised Newton steps). The replicates give ``at(k)`` its band and
-    ``band`` the 2.5-97.5 % band at ``band_ks`` (default 40 log-spaced k up to 10,000).
+    chosen model on each resample, warm-started at the estimate (all resamples at once, by
+    vectorised Newton steps). The replicates give ``at(k)`` its band and ``band`` the
+    2.5-97.5 % band at ``band_ks`` (default 40 log-spaced k up to 10,000).
     """
     if scaled not in (True, False, "auto"):
         raise ValueError(f"scaled must be True, False or 'auto', got {scaled!r}")
+    if zero_inflated not in (True, False, "auto"):
+        raise ValueError(f"zero_inflated must be True, False or 'auto', got {zero_inflated!r}")
+    if scaled is True and zero_inflated is True:
+        raise ValueError("a fit is scaled or zero-inflated, not both")
     n_all, c_all = as_counts(counts)
     keep = n_all > 0
     n_i, c_i = n_all[keep], c_all[keep]
@@ -371,15 +497,34 @@ def fit_beta_binomial(
     w1 = w[None, :]
     beta_fit = _fit_beta(d, w1, np.array(_moment_start(d, w, 1.0)))[0]
     ll_beta = float(beta_fit[3])
-    ll_scaled = math.nan
-    chosen = beta_fit
-    model = "beta"
+    # Candidates: (model, params row, log-likelihood); a 3-parameter model nests the Beta.
+    fits: dict[str, tuple[FloatArray, float]] = {}
     if scaled is not False:
         best = _fit_scaled(d, w1, _scaled_start(d, w, beta_fit))[0]
-        ll_scaled = max(float(best[3]), ll_beta)  # s = 1 is inside the 3-parameter model
-        if scaled is True or (2.0 * (ll_scaled - ll_beta) > LR_CRITICAL and float(best[2]) < 1.0):
-            model = "scaled_beta"
-            chosen = best if float(best[3]) >= ll_beta else beta_fit
+        if float(best[3]) < ll_beta:
+            best = beta_fit
+        fits["scaled_beta"] = (best, max(float(best[3]), ll_beta))
+    if zero_inflated is not False:
+        best = _fit_zero_inflated(d, w1, _zero_inflated_start(d, w, beta_fit))[0]
+        if float(best[3]) < ll_beta:
+            best = beta_fit
+        fits["zero_inflated_beta"] = (best, max(float(best[3]), ll_beta))
+    model = "beta"
+    if scaled is True:
+        model = "scaled_beta"
+    elif zero_inflated is True:
+        model = "zero_inflated_beta"
+    else:
+        passing = [
+            (ll, name)
+            for name, (row, ll) in fits.items()
+            if 2.0 * (ll - ll_beta) > LR_CRITICAL and float(row[2]) < 1.0
+        ]
+        if passing:
+            model = max(passing)[1]
+    chosen = beta_fit if model == "beta" else fits[model][0]
+    zero_mass = 1.0 - float(chosen[2]) if model == "zero_inflated_beta" else 0.0
+    scale = float(chosen[2]) if model == "scaled_beta" else 1.0
 
     replicates: FloatArray | None = None
     band = None
@@ -398,21 +543,28 @@ def fit_beta_binomial(
         # on the 81-node quadrature.
         if model == "beta":
             replicates = _fit_beta(d, weights, chosen[:2], tol=1e-6)[:, :3]
-        else:
+        elif model == "scaled_beta":
             replicates = _fit_scaled(d, weights, chosen[:3], tol=1e-6, coarse=True)[:, :3]
+        else:
+            rows = _fit_zero_inflated(d, weights, chosen[:3], tol=1e-6)
+            replicates = np.column_stack([rows[:, :2], np.ones(rows.shape[0]), rows[:, 2]])
         bks = log_spaced_ks(10_000, 40) if band_ks is None else np.asarray(band_ks, np.int64)
         band = percentile_band(_predict_many(replicates, bks.astype(np.float64)))
     return BetaBinomialFit(
         alpha=float(chosen[0]),
         beta=float(chosen[1]),
-        scale=float(chosen[2]),
-        log_likelihood=float(chosen[3]),
+        scale=scale,
+        log_likelihood=float(chosen[3]) if model == "beta" else fits[model][1],
         n_problems=int(n_i.size),
         band=band,
         band_ks=bks,
         model=model,
         log_likelihood_beta=ll_beta,
-        log_likelihood_scaled=ll_scaled,
+        log_likelihood_scaled=fits["scaled_beta"][1] if "scaled_beta" in fits else math.nan,
         replicates=replicates,
         n_samples=int(n_i.sum()),
+        zero_mass=zero_mass,
+        log_likelihood_zero_inflated=(
+            fits["zero_inflated_beta"][1] if "zero_inflated_beta" in fits else math.nan
+        ),
     )
