@@ -5,6 +5,7 @@ Shared by the CLI (`monkeys run`) and the app, so both resume and extend runs id
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
@@ -12,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analysis import fit_beta_binomial
+from analysis import fit_beta_binomial, more_samples
 from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
 from backends.models import DEFAULT_MODEL
-from scheduler import POLICIES, Policy, SchedulerConfig, VerifierLike, make_policy
+from scheduler import POLICIES, NextPass, Policy, SchedulerConfig, VerifierLike, make_policy
 from store import RunRecord, RunSpec, Store
 from suites import Problem, ProblemKind, Suite, load_suite
 from verify import Sandbox, Status, Verdict, Verifier, open_sandbox
@@ -325,10 +326,19 @@ def make_sandbox(opts: RunOptions) -> tuple[Sandbox, str | None]:
     return open_sandbox(opts.sandbox, pool_size=opts.verify_workers)
 
 
-def beta_prior(counts: Mapping[str, tuple[int, int]]) -> tuple[float, float] | None:
-    """The adaptive policy's prior: a beta-binomial fit of the run's (n, c) so far."""
-    fit = fit_beta_binomial(counts)
-    return None if fit is None else (fit.alpha, fit.beta)
+def beta_prior(counts: Mapping[str, tuple[int, int]]) -> NextPass | None:
+    """The adaptive policy's prior: a zero-inflated beta-binomial fitted to the run's (n, c)
+    so far, asked what the next sample of an unsolved problem promises (`more_samples`)."""
+    fit = fit_beta_binomial(counts, zero_inflated=True)
+    if fit is None:
+        return None
+    found = fit
+
+    @functools.lru_cache(maxsize=4096)
+    def next_pass(failures: int) -> float:
+        return more_samples(found, failures, 0, 1).p_next
+
+    return next_pass
 
 
 def make_policy_for(run: RunRecord) -> Policy:

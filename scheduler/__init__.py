@@ -16,12 +16,14 @@ from scheduler._events import (
 from scheduler._policy import (
     POLICIES,
     AdaptivePolicy,
+    NextPass,
     Policy,
     Prior,
     ProblemState,
     StopOnSolvePolicy,
     UniformPolicy,
     make_policy,
+    uniform_next_pass,
 )
 from scheduler._reverify import FlakySample, ReverifyReport, find_flaky, is_flaky, reverify_run
 from scheduler._scheduler import Scheduler, SchedulerConfig, VerifierLike, problem_seed
@@ -32,6 +34,7 @@ __all__ = [
     "BudgetChanged",
     "EventSink",
     "FlakySample",
+    "NextPass",
     "Notice",
     "Policy",
     "Prior",
@@ -55,4 +58,5 @@ __all__ = [
     "make_policy",
     "problem_seed",
     "reverify_run",
+    "uniform_next_pass",
 ]

@@ -10,10 +10,12 @@
   Per-problem n is then uneven: its curve is not unbiased pass@k.
 - ``adaptive``: the run's whole budget (the sum of the problems' budgets) is a pool. After a
   short uniform warm-up, each chunk goes to the unsolved problem with the most expected new
-  solves per decoded token: under a Beta(alpha, beta) prior over per-problem success
-  probability, a problem with n failed samples solves with the next one with probability
-  ``alpha / (alpha + beta + n)``; that is divided by the problem's mean tokens per sample.
-  Solved problems draw nothing more. Its curve is not unbiased pass@k either.
+  solves per decoded token: the probability that the problem's next sample passes, given its
+  n failed samples, divided by its mean tokens per sample. That probability comes from a
+  `Prior` injected by the caller (the app fits a zero-inflated beta-binomial to the run's
+  counts: "will more samples help this problem?", `analysis.more_samples`); without one a
+  uniform Beta(1, 1) prior gives ``1 / (n + 2)``. Solved problems draw nothing more. Its curve
+  is not unbiased pass@k either.
 
 A policy is pure bookkeeping over `ProblemState`s; the scheduler owns the tasks and the store.
 """
@@ -24,8 +26,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-Prior = Callable[[Mapping[str, tuple[int, int]]], "tuple[float, float] | None"]
-"""(problem -> (n, c)) -> (alpha, beta) of a Beta prior, or None when it cannot be fitted."""
+NextPass = Callable[[int], float]
+"""failed samples of an unsolved problem -> probability that its next sample passes."""
+
+Prior = Callable[[Mapping[str, tuple[int, int]]], "NextPass | None"]
+"""(problem -> (n, c)) -> the run's `NextPass`, or None when it cannot be fitted (yet)."""
+
+
+def uniform_next_pass(failures: int) -> float:
+    """Under a uniform Beta(1, 1) prior: ``1 / (failures + 2)`` (Laplace's rule)."""
+    return 1.0 / (failures + 2.0)
 
 
 @dataclass
@@ -136,7 +146,7 @@ class AdaptivePolicy:
     def __init__(self, prior: Prior | None = None, *, warmup: int | None = None) -> None:
         self._prior_fn = prior
         self._warmup = warmup
-        self._prior: tuple[float, float] = (1.0, 1.0)
+        self._prior: NextPass = uniform_next_pass
         self._prior_at = -1  # verified samples when the prior was last fitted
 
     def _pool(self, states: Mapping[str, ProblemState], order: Sequence[str]) -> tuple[int, int]:
@@ -152,21 +162,20 @@ class AdaptivePolicy:
         mean_budget = sum(states[p].budget for p in order) // len(order)
         return max(1, mean_budget // 5)
 
-    def prior(
-        self, states: Mapping[str, ProblemState], order: Sequence[str]
-    ) -> tuple[float, float]:
+    def prior(self, states: Mapping[str, ProblemState], order: Sequence[str]) -> NextPass:
+        """The run's `NextPass`, refitted when new verdicts came."""
         verified = sum(states[p].n for p in order)
         if self._prior_fn is not None and verified != self._prior_at and verified >= len(order):
             self._prior_at = verified
             fitted = self._prior_fn({p: (states[p].n, states[p].c) for p in order})
-            if fitted is not None and all(v > 0 for v in fitted):
+            if fitted is not None:
                 self._prior = fitted
         return self._prior
 
-    def score(self, s: ProblemState, prior: tuple[float, float], mean_tokens: float) -> float:
-        """Expected new solves per decoded token of this problem's next sample."""
-        alpha, beta = prior
-        p_next = alpha / (alpha + beta + len(s.drawn))
+    def score(self, s: ProblemState, prior: NextPass, mean_tokens: float) -> float:
+        """Expected new solves per decoded token of this problem's next sample (its drawn
+        samples count as failures: it is unsolved, and those in flight have not passed)."""
+        p_next = prior(len(s.drawn))
         tokens = s.tokens / s.generated if s.generated else mean_tokens
         return p_next / max(tokens, 1.0)
 

@@ -14,12 +14,14 @@ from backends import SamplingParams
 from backends._replay import ReplayBackend
 from scheduler import (
     AdaptivePolicy,
+    NextPass,
     ProblemState,
     Scheduler,
     SchedulerConfig,
     StopOnSolvePolicy,
     UniformPolicy,
     make_policy,
+    uniform_next_pass,
 )
 from store import RunSpec, Store
 from suites import load_suite
@@ -100,19 +102,44 @@ def test_adaptive_warms_up_then_spends_the_pool_on_cheap_unsolved_problems() -> 
 def test_adaptive_uses_the_fitted_prior_and_refits_only_on_new_verdicts() -> None:
     calls: list[Mapping[str, tuple[int, int]]] = []
 
-    def prior(counts: Mapping[str, tuple[int, int]]) -> tuple[float, float]:
+    def next_pass(failures: int) -> float:
+        return 0.5 / (0.5 + 4.0 + failures)
+
+    def prior(counts: Mapping[str, tuple[int, int]]) -> NextPass:
         calls.append(dict(counts))
-        return (0.5, 4.0)
+        return next_pass
 
     st = _states(a=(8, 4, 0), b=(8, 4, 1))
     p = AdaptivePolicy(prior, warmup=1)
-    assert p.prior(st, list(st)) == (0.5, 4.0)
-    assert p.prior(st, list(st)) == (0.5, 4.0)
+    assert p.prior(st, list(st)) is next_pass
+    assert p.prior(st, list(st)) is next_pass
     assert calls == [{"a": (4, 0), "b": (4, 1)}]
     st["a"].n = 5
     p.prior(st, list(st))
     assert len(calls) == 2
-    assert p.score(st["a"], (0.5, 4.0), 10.0) == pytest.approx(0.5 / (0.5 + 4 + 4) / 10)
+    assert p.score(st["a"], next_pass, 10.0) == pytest.approx(0.5 / (0.5 + 4 + 4) / 10)
+    assert AdaptivePolicy().prior(st, list(st)) is uniform_next_pass
+
+
+def test_session_prior_is_what_more_samples_promise_under_a_zero_inflated_fit() -> None:
+    """The app's prior: a problem that failed more promises less, and problems that can never
+    pass (a mass at zero in the run) make long-failing problems less promising still."""
+    from analysis import fit_beta_binomial, more_samples
+    from monkeys_tui._session import beta_prior
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rates = np.where(rng.random(300) < 0.4, 0.0, rng.beta(1.0, 3.0, 300))  # 40 % never pass
+    counts = {f"p{i}": (20, int(c)) for i, c in enumerate(rng.binomial(20, rates))}
+    next_pass = beta_prior(counts)
+    assert next_pass is not None
+    fit = fit_beta_binomial(counts, zero_inflated=True)
+    assert fit is not None and fit.zero_mass > 0
+    for failures in (0, 4, 20, 200):
+        assert next_pass(failures) == pytest.approx(more_samples(fit, failures, 0, 1).p_next)
+    assert next_pass(0) > next_pass(20) > next_pass(200) > 0
+    assert beta_prior({"a": (5, 0), "b": (5, 0)}) is None  # nothing solved: nothing to fit
 
 
 def test_all_solved_completes_an_adaptive_run_early() -> None:
