@@ -11,6 +11,7 @@ from suites._problem import Problem, ProblemKind, Suite, SuiteError
 from suites._prompts import MINERVA_MATH_PROMPT
 from suites._registry import REGISTRY, suite
 from suites._source import Record
+from suites._train import TrainAnswers, train_answers
 
 
 def load_suite(name: str) -> Suite:
@@ -46,6 +47,7 @@ __all__ = [
     "Suite",
     "SuiteError",
     "SuiteSpec",
+    "TrainAnswers",
     "importer",
     "importer_names",
     "jsonl_kinds",
@@ -55,4 +57,5 @@ __all__ = [
     "parse_spec",
     "suite",
     "suite_names",
+    "train_answers",
 ]
