@@ -17,7 +17,7 @@ from analysis import fit_beta_binomial, more_samples
 from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
 from backends.models import DEFAULT_MODEL
 from scheduler import POLICIES, NextPass, Policy, SchedulerConfig, VerifierLike, make_policy
-from store import RunRecord, RunSpec, Store
+from store import RunRecord, RunSpec, Store, clean_text
 from suites import Problem, ProblemKind, Suite, load_suite
 from verify import Sandbox, Status, Verdict, Verifier, open_sandbox
 
@@ -163,6 +163,7 @@ class Prepared:
     run: RunRecord
     resumed: bool
     notes: tuple[str, ...] = ()  # what the user should know (e.g. a replay budget was capped)
+    problems: tuple[Problem, ...] = ()  # the run's problems as the suite gave them (solutions too)
 
 
 def prepare_run(store: Store, opts: RunOptions) -> Prepared:
@@ -191,9 +192,9 @@ def prepare_run(store: Store, opts: RunOptions) -> Prepared:
     if existing is not None:
         if existing.samples_per_problem != samples:
             store.set_budget(existing.id, samples)
-        return Prepared(store.get_run(existing.id), resumed=True, notes=tuple(notes))
+        return Prepared(store.get_run(existing.id), True, tuple(notes), suite.problems)
     run_id = store.create_run(spec, suite.problems)
-    return Prepared(store.get_run(run_id), resumed=False, notes=tuple(notes))
+    return Prepared(store.get_run(run_id), False, tuple(notes), suite.problems)
 
 
 def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
@@ -387,15 +388,6 @@ def make_verifier(
     return Verifier(sandbox)
 
 
-def _clean(text: str) -> str:
-    """`text` as the store keeps it (lone surrogates become U+FFFD), for matching."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
-    return text
-
-
 class RecordedVerifier:
     """Judges a replayed sample by the verdict its files record (``correct`` / the paper's
     ``is_corrects``), without running anything: ``sandbox="recorded"``.
@@ -417,9 +409,9 @@ class RecordedVerifier:
             table = {}
             for rec in self._data.samples(problem_id).values():
                 if rec.correct is not None:
-                    table.setdefault(_clean(rec.text), []).append(rec.correct)
+                    table.setdefault(clean_text(rec.text), []).append(rec.correct)
             self._by_text[problem_id] = table
-        return table.get(_clean(text), [])
+        return table.get(clean_text(text), [])
 
     async def verify(self, problem: Problem, completion: str) -> Verdict:
         found = self._verdicts(problem.id, completion)

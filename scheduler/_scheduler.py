@@ -30,6 +30,7 @@ from scheduler._events import (
     discard,
 )
 from scheduler._policy import Policy, ProblemState, make_policy
+from store import clean_text
 from suites import Problem
 from verify import Status, Verdict
 
@@ -380,6 +381,8 @@ class Scheduler:
                         self._wake.set()  # maybe room for the next request now
                     state.generated += 1
                     state.tokens += ev.completion_tokens
+                    # what is verified is byte for byte what is stored (no lone surrogates)
+                    ev = replace(ev, text=clean_text(ev.text))
                     self._store.put_sample(self._run_id, ev)
                     self._sink(
                         SampleGenerated(

@@ -5,7 +5,7 @@ thread. Schema and example queries: `store/SCHEMA.md`.
 """
 
 from store._migrations import MIGRATIONS, Migration, Migrations
-from store._records import RunRecord, RunSpec, SampleRecord, StoreError
+from store._records import RunRecord, RunSpec, SampleRecord, StoreError, clean_text
 from store._schema import APP, META_TABLE, MIGRATIONS_TABLE, POLICIES, RUN_STATUSES
 from store._store import Store
 
@@ -23,4 +23,5 @@ __all__ = [
     "SampleRecord",
     "Store",
     "StoreError",
+    "clean_text",
 ]

@@ -593,9 +593,20 @@ _PLAIN = (type(None), bool, int, float, complex, str, bytes, bytearray, range)
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
+# what the tests' comparisons and arithmetic may call on a returned value
+_OPERATORS = (
+    *("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__"),
+    *("__len__", "__abs__", "__sub__", "__rsub__", "__add__", "__radd__", "__float__"),
+    *("__int__", "__index__", "__round__", "__contains__", "__iter__", "__getitem__"),
+)
+
+
 def _foreign_type(value: Any, known: set[type], stdlib: str) -> str | None:
-    """The name of a type in `value` that the sample made (not plain data, not pre-existing,
-    not a standard library module's), else None."""
+    """The name of a type in `value` that the sample made or changed, else None.
+
+    Allowed: plain data (containers looked into), classes that existed before the sample ran
+    and classes of standard-library modules, as long as none of their operators is a Python
+    function from outside the standard library (a library class patched by the sample)."""
     todo = [value]
     seen = 0
     while todo and seen < 1_000_000:
@@ -611,18 +622,21 @@ def _foreign_type(value: Any, known: set[type], stdlib: str) -> str | None:
             else:
                 todo.extend(v)
             continue
-        if t in known:
-            continue
-        mod = sys.modules.get(getattr(t, "__module__", "") or "")
-        file = getattr(mod, "__file__", None) or ""
-        if (
-            mod is not None
-            and t.__module__ != "__main__"
-            and file.startswith(stdlib)
-            and getattr(mod, t.__name__, None) is t
-        ):
-            continue
-        return f"{t.__module__}.{t.__qualname__}"
+        name = f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', '?')}"
+        if t not in known:
+            mod = sys.modules.get(getattr(t, "__module__", "") or "")
+            file = getattr(mod, "__file__", None) or ""
+            if not (
+                mod is not None
+                and t.__module__ != "__main__"
+                and file.startswith(stdlib)
+                and getattr(mod, t.__name__, None) is t
+            ):
+                return name
+        for op in _OPERATORS:
+            code = getattr(getattr(t, op, None), "__code__", None)
+            if code is not None and not str(code.co_filename).startswith(stdlib):
+                return f"{name} (its {op} was replaced)"
     return None
 
 
@@ -812,8 +826,8 @@ def harness_main(forked: bool = False) -> int:
         foreign = _foreign_type(value, known, stdlib)
         if foreign is not None:
             raise AssertionError(
-                f"the candidate returned an object of type {foreign}, which the sample made; "
-                "the tests compare plain data"
+                f"the candidate returned an object of type {foreign}, which the sample made "
+                "or changed; the tests compare plain data"
             )
         return value
 
