@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analysis import EqualCostPoint, ModelShape, Prices, equal_cost, samples_per_sample
+from reports._audit import audit_note
 from reports._data import FORECAST_K, RunSummary, load_run, summarize_run
 from reports._figures import cost_figure, coverage_figure, heatmap_figure, precision_figure
 from reports._precision import PrecisionCurves, precision_curves
@@ -75,11 +76,14 @@ def _unit(summaries: Sequence[RunSummary], asked: str | None) -> str:
 def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> Report:
     summaries = []
     precision: dict[int, PrecisionCurves] = {}
+    audits: list[str] = []  # the runs' test audits (coverage without suspect tests)
     for rid in run_ids:
         data = load_run(store, rid)
         prices = opts.prices.get(data.run.model, opts.default_prices)
         s = summarize_run(data, shapes=opts.shapes, prices=prices, bootstrap=opts.bootstrap)
         summaries.append(s)
+        if (note := audit_note(store, data)) is not None:
+            audits.append(note)
         if opts.precision:
             pc = precision_curves(
                 data,
@@ -92,7 +96,7 @@ def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> R
                 precision[rid] = pc
     unit = _unit(summaries, opts.cost_unit)
     comparisons = []
-    notes: list[str] = []
+    notes: list[str] = list(audits)
     if len(summaries) >= 2:
         b = summaries[0]
         for a in summaries[1:]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from backends._protocol import SamplingParams
 from suites._problem import Problem, ProblemKind
+from verify._audit_types import ProblemAudit, ReferenceOutcome, SuspectReason, SuspectTest
 from verify._verdict import Status, Verdict
 
 
@@ -211,4 +212,115 @@ def verdict_from_row(row: tuple[Any, ...]) -> Verdict:
         stdout=stdout,
         stderr=stderr,
         sandbox=sandbox,
+    )
+
+
+AUDIT_COLUMNS = (
+    "problem_id, tests_key, suite, kind, n_tests, solutions_run, solutions_total, excluded, "
+    "inconclusive, sandbox, duration_s, created_at"
+)
+SUSPECT_COLUMNS = (
+    "problem_id, tests_key, test, reason, solution, status, input_head, expected_head, "
+    "got_head, outcomes"
+)
+
+
+def audit_row(a: ProblemAudit) -> tuple[object, ...]:
+    return (
+        a.problem_id,
+        a.tests_key,
+        clean_text(a.suite),
+        a.kind,
+        a.n_tests,
+        a.solutions_run,
+        a.solutions_total,
+        dumps(list(a.excluded)),
+        a.inconclusive,
+        a.sandbox,
+        float(a.duration_s),
+        float(a.created_at),
+    )
+
+
+def suspect_rows(a: ProblemAudit) -> list[tuple[object, ...]]:
+    return [
+        (
+            a.problem_id,
+            a.tests_key,
+            s.test,
+            s.reason.value,
+            s.solution,
+            s.status.value,
+            clean_text(s.input_head),
+            clean_text(s.expected_head),
+            clean_text(s.got_head),
+            dumps(
+                [
+                    {"solution": o.solution, "status": o.status.value, "got": clean_text(o.got)}
+                    for o in s.outcomes
+                ]
+            ),
+        )
+        for s in a.suspects
+    ]
+
+
+def _status(raw: object, what: str) -> Status:
+    try:
+        return Status(str(raw))
+    except ValueError as e:
+        raise StoreError(f"stored {what} has an unknown status {raw!r}") from e
+
+
+def _outcomes(text: str, what: str) -> tuple[ReferenceOutcome, ...]:
+    raw = loads(text, what)
+    if not isinstance(raw, list):
+        raise StoreError(f"stored {what} is not a JSON list")
+    try:
+        return tuple(
+            ReferenceOutcome(int(o["solution"]), _status(o["status"], what), str(o["got"]))
+            for o in raw
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise StoreError(f"stored {what} are invalid: {e}") from e
+
+
+def suspect_from_row(row: tuple[Any, ...]) -> SuspectTest:
+    pid, _key, test, reason, solution, status, input_head, expected_head, got_head, outs = row
+    what = f"suspect test {test} of problem {pid!r}"
+    try:
+        why = SuspectReason(reason)
+    except ValueError as e:
+        raise StoreError(f"stored {what} has an unknown reason {reason!r}") from e
+    return SuspectTest(
+        test=int(test),
+        reason=why,
+        solution=int(solution),
+        status=_status(status, what),
+        input_head=input_head,
+        expected_head=expected_head,
+        got_head=got_head,
+        outcomes=_outcomes(outs, f"outcomes of {what}"),
+    )
+
+
+def audit_from_row(row: tuple[Any, ...], suspects: tuple[SuspectTest, ...]) -> ProblemAudit:
+    pid, key, suite, kind, n_tests, run, total, excluded, inconclusive, sandbox, dur, at = row
+    raw = loads(excluded, f"excluded solutions of the audit of {pid!r}")
+    if not isinstance(raw, list) or not all(isinstance(x, int) for x in raw):
+        raise StoreError(f"stored excluded solutions of the audit of {pid!r} are not integers")
+    return ProblemAudit(
+        problem_id=pid,
+        tests_key=key,
+        suite=suite,
+        kind=kind,
+        n_tests=int(n_tests),
+        solutions_run=int(run),
+        solutions_total=int(total),
+        excluded=tuple(raw),
+        inconclusive=int(inconclusive),
+        suspects=suspects,
+        sandbox=sandbox,
+        duration_s=float(dur),
+        created_at=float(at),
     )

@@ -185,10 +185,49 @@ CREATE TABLE problem_budgets (
 );
 """
 
+# Test audits (`monkeys audit`): a problem's reference solutions run against each of its
+# tests. Keyed by problem id and `tests_key` (a digest of what the verifier runs besides a
+# completion), not by run: every run of the same problem and tests shares its audit.
+AUDIT_REASONS = ("wrong", "disagree")
+_REASON_LIST = ", ".join(f"'{r}'" for r in AUDIT_REASONS)
+AUDITS_SQL = f"""
+CREATE TABLE test_audits (
+    problem_id      TEXT NOT NULL,
+    tests_key       TEXT NOT NULL,
+    suite           TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    n_tests         INTEGER NOT NULL CHECK (n_tests >= 0),
+    solutions_run   INTEGER NOT NULL CHECK (solutions_run >= 0),
+    solutions_total INTEGER NOT NULL CHECK (solutions_total >= 0),
+    excluded        TEXT NOT NULL DEFAULT '[]',
+    inconclusive    INTEGER NOT NULL DEFAULT 0,
+    sandbox         TEXT NOT NULL,
+    duration_s      REAL NOT NULL,
+    created_at      REAL NOT NULL,
+    PRIMARY KEY (problem_id, tests_key)
+);
+
+CREATE TABLE suspect_tests (
+    problem_id    TEXT NOT NULL,
+    tests_key     TEXT NOT NULL,
+    test          INTEGER NOT NULL CHECK (test >= 0),
+    reason        TEXT NOT NULL CHECK (reason IN ({_REASON_LIST})),
+    solution      INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    input_head    TEXT NOT NULL,
+    expected_head TEXT NOT NULL,
+    got_head      TEXT NOT NULL,
+    outcomes      TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (problem_id, tests_key, test),
+    FOREIGN KEY (problem_id, tests_key) REFERENCES test_audits (problem_id, tests_key)
+);
+"""
+
 # Name -> SQL, in the order they are applied. Append only.
 MIGRATION_SQL: tuple[tuple[str, str], ...] = (
     ("0001_initial", INITIAL_SQL),
     ("0002_fits", FITS_SQL),
     ("0003_problem_counts", COUNTS_SQL),
     ("0004_problem_budgets", BUDGETS_SQL),
+    ("0005_test_audits", AUDITS_SQL),
 )

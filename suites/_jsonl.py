@@ -14,6 +14,8 @@ Each line is a JSON object. Fields common to every kind:
 | `time_limit_s` | number | per-sample time limit (default 10) |
 | `memory_mb` | int | per-sample memory limit (default 512) |
 | `meta` | object | anything else to keep with the problem (values stored as text) |
+| `solutions` | list of str | reference solutions, written as a completion (code kinds only; |
+| | | `monkeys audit` runs them against the tests) |
 
 Fields of each kind (see `kind_fields`):
 
@@ -190,6 +192,9 @@ def problem_from_record(r: Record) -> Problem:
             f"(supported: {', '.join(jsonl_kinds())})",
         )
     fields = reader(r)
+    solutions = tuple(r.string_list("solutions", nonempty_items=True))
+    if solutions and kind is ProblemKind.FINAL_ANSWER:
+        raise r.error("solutions", "final-answer problems have an answer, not solutions")
     mem = r.number("memory_mb", 512, integer=True)
     if mem < 16:
         raise r.error("memory_mb", "expected an integer >= 16")
@@ -201,6 +206,7 @@ def problem_from_record(r: Record) -> Problem:
         time_limit_s=r.number("time_limit_s", 10.0),
         memory_mb=int(mem),
         meta=_meta(r),
+        solutions=solutions,
         **fields,
     )
 

@@ -27,6 +27,11 @@ class Problem:
     For FINAL_ANSWER, `answer` is the reference and `answers` holds other accepted forms.
     For REPO_TESTS, `tests` is a JSON object (repo or repo_in_image, image, test_command,
     must_pass: see `verify._repo`) and the completion holds a unified diff.
+
+    `solutions` are reference solutions known (or claimed) to be correct, each written as a
+    sample's completion would be (FUNCTION_TESTS: the body continuing the prompt, STDIO_TESTS:
+    a Python 3 program, REPO_TESTS: a diff); `monkeys audit` runs them against the tests to
+    find suspect tests. They are not part of a problem's identity nor stored with a run.
     """
 
     id: str
@@ -40,6 +45,7 @@ class Problem:
     time_limit_s: float = 10.0
     memory_mb: int = 512
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    solutions: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)

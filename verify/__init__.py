@@ -1,5 +1,13 @@
 """Verification: run each sample in a sandbox and turn the result into a Verdict."""
 
+from verify._audit import audit_problems, auditable, planned_runs
+from verify._audit_types import (
+    ProblemAudit,
+    ReferenceOutcome,
+    SuspectReason,
+    SuspectTest,
+    audit_key,
+)
 from verify._bwrap import BwrapSandbox, find_bwrap
 from verify._docker import DockerSandbox, Limits, remove_stale_containers
 from verify._image import (
@@ -40,13 +48,20 @@ __all__ = [
     "ExecResult",
     "Limits",
     "LocalSandbox",
+    "ProblemAudit",
+    "ReferenceOutcome",
     "Sandbox",
     "SandboxError",
     "SandboxUnavailable",
     "Status",
+    "SuspectReason",
+    "SuspectTest",
     "Verdict",
     "Verifier",
     "answers_match",
+    "audit_key",
+    "audit_problems",
+    "auditable",
     "best_local",
     "build_image",
     "build_image_report",
@@ -60,6 +75,7 @@ __all__ = [
     "normalize_answer",
     "open_sandbox",
     "parse_answer",
+    "planned_runs",
     "remove_stale_containers",
     "sandbox_status",
     "stdout_matches",

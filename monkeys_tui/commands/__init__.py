@@ -1,5 +1,6 @@
 """The `monkeys` subcommands; importing this package registers every one of them."""
 
+from monkeys_tui.commands import audit as audit
 from monkeys_tui.commands import export as export
 from monkeys_tui.commands import models as models
 from monkeys_tui.commands import report as report

@@ -29,6 +29,7 @@ from monkeys_tui._session import (
     scheduler_config,
 )
 from monkeys_tui.commands._registry import command
+from monkeys_tui.commands.audit import auto_audit, print_audit
 from scheduler import (
     Notice,
     RunEvent,
@@ -38,6 +39,7 @@ from scheduler import (
 )
 from store import Store
 from suites import importer_names, suite_names
+from verify import Verifier
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -206,9 +208,19 @@ def cmd_app(ns: argparse.Namespace, console: Console) -> int:
     return _app(run_options(ns), console, runs=ns.runs)
 
 
-@command("run", "sample and verify without the app; print coverage", configure=add_run_options)
+def _run_args(p: argparse.ArgumentParser) -> None:
+    add_run_options(p)
+    p.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="do not audit the tests of problems with reference solutions before sampling "
+        "(done when none is stored yet and it is cheap; see `monkeys audit`)",
+    )
+
+
+@command("run", "sample and verify without the app; print coverage", configure=_run_args)
 def cmd_run(ns: argparse.Namespace, console: Console) -> int:
-    return asyncio.run(_run(run_options(ns), console))
+    return asyncio.run(_run(run_options(ns), console, audit=not ns.no_audit))
 
 
 def _app(opts: RunOptions, console: Console, *, runs: bool = False) -> int:
@@ -254,7 +266,7 @@ def _counts(db: Path, run_id: int) -> dict[str, tuple[int, int]]:
 # ---- run (headless) -----------------------------------------------------------------------
 
 
-async def _run(opts: RunOptions, console: Console) -> int:
+async def _run(opts: RunOptions, console: Console, *, audit: bool = True) -> int:
     opts.validate()
     store = Store.open(opts.db)
     try:
@@ -282,6 +294,15 @@ async def _run(opts: RunOptions, console: Console) -> int:
             f"{backend.info.detail or backend.info.model}"
         )
         await sandbox.start()
+        if audit:
+            await auto_audit(
+                store,
+                prepared.problems,
+                Verifier(sandbox),
+                suite=run.suite,
+                workers=opts.verify_workers,
+                console=console,
+            )
         before = store.counts(run.id)
         done_before = sum(n for n, _ in before.values())
         total = len(run.problem_ids) * run.samples_per_problem
@@ -433,3 +454,4 @@ def print_results(
         console.print(literal_text(summary.curve.note, "dim"))
     if store is not None and run_id is not None:
         save_fits(store, run_id, summary)
+        print_audit(console, counts, store.run_audits(run_id))

@@ -16,7 +16,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, RichLog, Static
 
-from monkeys_tui._live import CurveSummary, coverage_table, pct, pct_band, save_fits, summarize
+from monkeys_tui._live import (
+    CurveSummary,
+    coverage_table,
+    observed_at,
+    pct,
+    pct_band,
+    save_fits,
+    summarize,
+)
 from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM, LiveRun, model_label
 from monkeys_tui._plot import summary_plot
 from monkeys_tui._safe import literal, literal_text
@@ -85,6 +93,11 @@ class LiveScreen(Screen[None]):
         self.live = live
         self.refresh_s = refresh_s
         self._summary: CurveSummary | None = None
+        # stored test audits of the run's problems: how many, which have suspect tests, and
+        # coverage without those (computed with the summary)
+        self._audited = 0
+        self._suspect: tuple[str, ...] = ()
+        self._clean: CurveSummary | None = None
         self._analysis_dirty = True
         self._analysis_running = False
         self._analysis_next = 0.0
@@ -121,6 +134,9 @@ class LiveScreen(Screen[None]):
         self.sub_title = literal(
             f"{run.suite} · {model_label(run.model)} · {run.backend} · {run.policy}"
         )
+        audits = self.live.store.run_audits(run.id)
+        self._audited = len(audits)
+        self._suspect = tuple(p for p, a in audits.items() if a.suspect)
         grid = self.query_one(AttemptGrid)
         budgets = self.live.store.problem_budgets(run.id)
         grid.set_problems(list(run.problem_ids), run.samples_per_problem, budgets)
@@ -241,11 +257,13 @@ class LiveScreen(Screen[None]):
         t0 = time.monotonic()
         try:
             summary = summarize(counts)
+            clean = summarize(counts, fits=False, exclude=self._suspect) if self._suspect else None
         except Exception as e:  # a fit that fails is told, never fatal
             self.app.call_from_thread(self._analysis_failed, f"{type(e).__name__}: {e}")
             return
         # a slow analysis (many problems) runs less often, so it never crowds out the UI
         self._analysis_next = time.monotonic() + 2 * (time.monotonic() - t0)
+        self.app.call_from_thread(setattr, self, "_clean", clean)
         self.app.call_from_thread(self._show_summary, summary)
 
     @work(thread=True, exclusive=True, group="save-fits")
@@ -317,6 +335,13 @@ class LiveScreen(Screen[None]):
             k = int(s.curve.k_max)
             obs = s.curve.coverage[-1] if len(s.curve.coverage) else float("nan")
             t.add_row("coverage", f"{pct(float(obs)).strip()} at k = {k:,}")
+        if self._audited:  # the test audit: problems with suspect tests, coverage without them
+            t.add_row("suspect tests", f"{len(self._suspect)} of {self._audited} audited problems")
+            clean = self._clean
+            if clean is not None and clean.curve is not None and clean.curve.k_max >= 1:
+                k = int(clean.curve.k_max)
+                cov = pct(observed_at(clean.curve, k)).strip()
+                t.add_row("without them", f"{cov} at k = {k:,} ({clean.n_problems} problems)")
         self.query_one("#stats", Static).update(t)
 
     def _update_curve(self) -> None:

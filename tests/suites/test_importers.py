@@ -322,6 +322,34 @@ def test_codecontests_exemplars_from_a_train_file(tmp_path: Path) -> None:
     assert "Train two." not in p.prompt and "three" not in p.prompt and "five" not in p.prompt
 
 
+def test_reference_solutions_of_each_loader(tmp_path: Path) -> None:
+    """CodeContests: every Python 3 solution (ASCII or not; not Python 2 nor C++); HumanEval:
+    its canonical solution; JSONL: the line's `solutions` (code kinds only)."""
+    sols = {"language": [2, 3, 1, 3], "solution": ["int main(){}", "print(1)", "print 2", "é=1"]}
+    test = _jsonl(tmp_path / "test.jsonl", [_cc_row("1_A. Sum", solutions=sols)])
+    (p,) = load_suite(f"codecontests:{test}").problems
+    assert p.solutions == ("print(1)", "é=1")
+    he = load_suite("humaneval").by_id("HumanEval/0")
+    assert he.solutions[0].startswith("    for idx, elem in enumerate(numbers):")
+    stdio = {
+        "id": "s",
+        "prompt": "p",
+        "kind": "stdio_tests",
+        "tests": [{"input": "", "output": ""}],
+    }
+    path = _jsonl(tmp_path / "own.jsonl", [{**stdio, "solutions": ["print()"]}])
+    assert load_jsonl_suite(path).problems[0].solutions == ("print()",)
+    for bad, where in (
+        ({**stdio, "solutions": "print()"}, ":1: field 'solutions': expected a list of strings"),
+        (
+            {"id": "f", "prompt": "p", "kind": "final_answer", "answer": 1, "solutions": ["1"]},
+            ":1: field 'solutions': final-answer problems have an answer, not solutions",
+        ),
+    ):
+        with pytest.raises(SuiteError, match=re.escape(where)):
+            load_jsonl_suite(_jsonl(tmp_path / "bad.jsonl", [bad]))
+
+
 @pytest.mark.parametrize(
     ("kw", "where"),
     [
