@@ -180,7 +180,8 @@ SEMANTIC = {
     "equal to everything": "class E:\n    def __eq__(self, o):\n        return True\n"
     "    def __sub__(self, o):\n        return 0\n"
     "def square(x):\n    return E()\n",
-    "an int that equals everything": "class I(int):\n    def __eq__(self, o):\n        return True\n"
+    "an int that equals everything": "class I(int):\n"
+    "    def __eq__(self, o):\n        return True\n"
     "    __hash__ = int.__hash__\n"
     "def square(x):\n    return I(4)\n",
     "a library class patched": "import fractions\n"
@@ -210,7 +211,8 @@ LEGIT = {
     "threads and recursion": "    import sys, threading\n    sys.setrecursionlimit(10000)\n"
     "    out = []\n    t = threading.Thread(target=lambda: out.append(x * x))\n"
     "    t.start()\n    t.join()\n    return out[0]\n",
-    "its own helper class": "    class Box:\n        def __init__(self, v):\n            self.v = v\n"
+    "its own helper class": "    class Box:\n"
+    "        def __init__(self, v):\n            self.v = v\n"
     "    return Box(x * x).v\n",
     "prints and exits 0 at the end": RIGHT + "print('hello')\n",
 }

@@ -184,13 +184,25 @@ def _rmtree(path: str) -> None:
         os.rmdir(path)
 
 
+_LIBC: list[Any] = []
+
+
+def _libc() -> Any:
+    """The C library through ctypes, loaded once (before any fork), or None."""
+    if not _LIBC:
+        try:
+            import ctypes
+
+            _LIBC.append(ctypes.CDLL(None, use_errno=True))
+        except Exception:
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
 def _sysv_ipc_cleanup() -> None:
     """Remove the System V shared memory, semaphores and queues this uid can remove."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-    except Exception:
+    libc = _libc()
+    if libc is None:
         return
     ipc_rmid = 0
     for table, ctl in (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl")):
@@ -343,7 +355,7 @@ class Zygote:
         self._pending: int | None = None
 
     def spawn(self, fds: tuple[int, int, int, int, int], req: dict[str, Any], cpu_s: int) -> Proc:
-        job = {k: req.get(k) for k in ("memory_mb", "fsize_mb", "nproc", "uid", "workdir")}
+        job = {k: req[k] for k in ("memory_mb", "fsize_mb", "nproc", "uid", "workdir") if k in req}
         job["cpu_s"] = cpu_s
         socket.send_fds(self.sock, [json.dumps(job).encode()], list(fds))
         msg = json.loads(self.sock.recv(4096) or b"{}")
@@ -376,6 +388,7 @@ def _zygote_loop(sock: socket.socket) -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
     _known_types()  # computed once, inherited by every sample
+    _stdlib()
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(sock, 65536, 5)
@@ -573,6 +586,16 @@ def run_one(req: dict[str, Any], zygote: Zygote | None = None) -> dict[str, Any]
 
 
 _KNOWN: set[type] = set()
+_STDLIB: list[str] = []
+
+
+def _stdlib() -> str:
+    """The standard library's directory (computed once; the zygote's samples inherit it)."""
+    if not _STDLIB:
+        import sysconfig
+
+        _STDLIB.append(sysconfig.get_paths()["stdlib"])
+    return _STDLIB[0]
 
 
 def _known_types() -> set[type]:
@@ -760,7 +783,6 @@ def harness_main(forked: bool = False) -> int:
 
     For function tests, write the token to fd 4 when, and only when, ``check`` returned."""
     import builtins
-    import sysconfig
     import types
 
     chunks = []
@@ -797,7 +819,7 @@ def harness_main(forked: bool = False) -> int:
         lines = None
         known = _known_types()
         pristine = dict(builtins.__dict__)
-        stdlib = sysconfig.get_paths()["stdlib"]
+        stdlib = _stdlib()
         import _signal  # type: ignore[import-not-found]
 
         _signal.signal = _blocked_signal
@@ -880,12 +902,9 @@ def write_all(data: bytes) -> None:
 
 def not_dumpable() -> None:
     """Keep samples out of our /proc/PID/fd, mem and environ, and from ptrace-ing us."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except Exception:
-        pass
+    libc = _libc()
+    if libc is not None:
+        libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
 
 
 def serve(fork: bool) -> None:
