@@ -43,7 +43,7 @@ from verify._verdict import (
     FunctionCheck,
     SandboxError,
     SandboxUnavailable,
-    TestCase,
+    StdinCase,
     executor_request,
     request_timeout,
 )
@@ -328,7 +328,7 @@ class DockerSandbox:
         stdin: str,
         timeout_s: float,
         memory_mb: int,
-        cases: Sequence[TestCase] | None,
+        cases: Sequence[StdinCase] | None,
         function: FunctionCheck | None,
         **extra: Any,
     ) -> dict[str, Any]:
@@ -356,7 +356,7 @@ class DockerSandbox:
         stdin: str = "",
         timeout_s: float = 10.0,
         memory_mb: int = 512,
-        cases: Sequence[TestCase] | None = None,
+        cases: Sequence[StdinCase] | None = None,
         function: FunctionCheck | None = None,
     ) -> ExecResult:
         if not self._started or self._closed:

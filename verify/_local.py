@@ -30,7 +30,7 @@ from verify._verdict import (
     FunctionCheck,
     SandboxError,
     SandboxUnavailable,
-    TestCase,
+    StdinCase,
     executor_request,
     request_timeout,
 )
@@ -102,7 +102,7 @@ class LocalSandbox:
         stdin: str = "",
         timeout_s: float = 10.0,
         memory_mb: int = 512,
-        cases: Sequence[TestCase] | None = None,
+        cases: Sequence[StdinCase] | None = None,
         function: FunctionCheck | None = None,
     ) -> ExecResult:
         if not self._started:

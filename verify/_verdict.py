@@ -35,7 +35,7 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class TestCase:
+class StdinCase:
     """One standard-input test: what the program reads, and the output it must print (None:
     any output; only the exit status counts)."""
 
@@ -99,7 +99,7 @@ def executor_request(
     stdin: str,
     timeout_s: float,
     memory_mb: int,
-    cases: Sequence[TestCase] | None,
+    cases: Sequence[StdinCase] | None,
     function: FunctionCheck | None,
 ) -> dict[str, Any]:
     """The request every sandbox sends its executor (each adds its own keys): the program, its
@@ -145,7 +145,7 @@ class Sandbox(Protocol):
         stdin: str = "",
         timeout_s: float = 10.0,
         memory_mb: int = 512,
-        cases: Sequence[TestCase] | None = None,
+        cases: Sequence[StdinCase] | None = None,
         function: FunctionCheck | None = None,
     ) -> ExecResult:
         """Run `program` on `stdin`, or on each of `cases` (a fresh process each, `timeout_s`

@@ -27,7 +27,7 @@ from verify._verdict import (
     Sandbox,
     SandboxError,
     Status,
-    TestCase,
+    StdinCase,
     Verdict,
 )
 from verify.sandbox_files.executor import PROGRAM_FILE, outputs_match
@@ -204,7 +204,7 @@ class Verifier:
             program,
             timeout_s=problem.time_limit_s,
             memory_mb=problem.memory_mb,
-            cases=[TestCase(given, expected) for given, expected in cases],
+            cases=[StdinCase(given, expected) for given, expected in cases],
         )
         status = Status.PASS
         failing: str | None = None
