@@ -15,6 +15,7 @@ from analysis import (
     CostModel,
     CoverageCurve,
     ModelShape,
+    PassHatCurve,
     PowerLawFit,
     Prices,
     ProblemUsage,
@@ -23,10 +24,13 @@ from analysis import (
     coverage_curve,
     fit_beta_binomial,
     fit_power_law,
+    log_spaced_ks,
+    pass_hat_curve,
     run_cost,
     union_seconds,
 )
 from reports._params import model_shape
+from reports._stats import Outlook, RunGuessing, outlook, run_guessing, table_ks
 from store import RunRecord, SampleRecord, Store
 from suites import Problem
 
@@ -96,7 +100,9 @@ def load_run(store: Store, run_id: int) -> RunData:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """The numbers of a run's summary table."""
+    """The numbers of a run's summary table; ``pass_hat``: pass^k (every one of k samples
+    passes), ``guessing``: the guessing baseline (final-answer problems; its ``curve`` is
+    None otherwise), ``outlook``: what more samples promise the unsolved problems."""
 
     data: RunData
     curve: CoverageCurve | None
@@ -106,6 +112,25 @@ class RunSummary:
     shape: ModelShape | None
     prices: Prices | None
     notes: tuple[str, ...] = field(default=())
+    pass_hat: PassHatCurve | None = None
+    guessing: RunGuessing | None = None
+    outlook: Outlook | None = None
+
+    def pass_hat_at(self, k: int) -> float | None:
+        """pass^k at k (None where the samples do not tell)."""
+        c = self.pass_hat
+        if c is None or k < 1 or k > c.k_max or k > int(c.ks[-1]):
+            return None
+        v = float(c.values[k - 1])
+        return v if math.isfinite(v) else None
+
+    def guessing_at(self, k: int) -> float | None:
+        """The guessing baseline's coverage at k (None without one or off its grid)."""
+        g = self.guessing.curve if self.guessing is not None else None
+        if g is None:
+            return None
+        hit = np.flatnonzero(g.ks == k)
+        return float(g.coverage[hit[0]]) if hit.size else None
 
     @property
     def solved(self) -> int:
@@ -173,10 +198,11 @@ def summarize_run(
             "coverage curve is not the unbiased pass@k of a uniform run (compare solved "
             "problems at equal spend: bench/policies.py)"
         )
-    curve = pl = bb = None
+    curve = pl = bb = ph = None
     if any(n >= 1 for n, _ in counts.values()):
         # problems with no verified sample yet are left out of the curve (and said so)
         curve = coverage_curve(counts)
+        ph = pass_hat_curve(counts, curve.ks)
         try:
             pl = fit_power_law(curve, bootstrap=bootstrap, counts=counts)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
@@ -202,4 +228,12 @@ def summarize_run(
         wall_seconds=data.wall_seconds(),
         busy_seconds=data.busy_seconds(),
     )
-    return RunSummary(data, curve, pl, bb, cost, shape, prices, tuple(notes))
+    k_top = max(FORECAST_K, curve.k_max if curve is not None else 1)
+    ks = np.union1d(log_spaced_ks(k_top, 80), table_ks(k_top))
+    guessing = run_guessing(data.problems, data.run.suite, ks)
+    try:
+        ahead = outlook(counts)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+        ahead = None
+        notes.append(f"zero-inflated fit failed: {e}")
+    return RunSummary(data, curve, pl, bb, cost, shape, prices, tuple(notes), ph, guessing, ahead)

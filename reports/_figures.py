@@ -1,8 +1,10 @@
 """Report figures (matplotlib, Agg backend: no display needed), written as PNG or SVG.
 
 - ``coverage``: coverage against k (log x) per run: observed, the power-law fit extrapolated
-  to k = 10,000, the beta-binomial forecast with its bootstrap band;
-- ``precision_<run>``: coverage, majority vote, best-of-k and weighted vote against k;
+  to k = 10,000, the beta-binomial forecast with its bootstrap band, and (final-answer runs)
+  the guessing baseline;
+- ``precision_<run>``: coverage, pass^k, majority vote, best-of-k, weighted vote and the
+  guessing baseline against k;
 - ``cost``: coverage against cost (tokens, FLOPs or money) for every run;
 - ``heatmap_<run>``: problems x sample index, each sample's verdict.
 """
@@ -84,12 +86,17 @@ def coverage_figure(summaries: Sequence[RunSummary], out: Path, fmt: str = "png"
             )
             if bb.band is not None and bb.band_ks is not None:
                 ax.fill_between(bb.band_ks, bb.band[0], bb.band[1], color=c, alpha=0.15, lw=0)
+        g = s.guessing.curve if s.guessing is not None else None
+        if g is not None:
+            ax.plot(g.ks, g.coverage, "-.", color=c, lw=1.0, alpha=0.8, label=f"{rid}: guessing")
     ax.set_xscale("log")
     ax.set_xlim(1, FORECAST_K)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("samples per problem k")
     ax.set_ylabel("coverage (pass@k)")
     ax.set_title("Coverage: observed, power-law fit and beta-binomial forecast")
+    if any(s.guessing is not None and s.guessing.curve is not None for s in summaries):
+        ax.set_title("Coverage: observed, fits, forecast, and what guessing answers reaches")
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="lower right")
@@ -101,6 +108,10 @@ def coverage_figure(summaries: Sequence[RunSummary], out: Path, fmt: str = "png"
 def precision_figure(pc: PrecisionCurves, title: str, out: Path, fmt: str = "png") -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(pc.ks, pc.coverage, "-o", ms=3, lw=2, color="black", label="coverage (oracle)")
+    if pc.pass_hat is not None:
+        ax.plot(pc.ks, pc.pass_hat, "-d", ms=3, color="#2ca02c", label="pass^k (all k pass)")
+    if pc.guessing is not None:
+        ax.plot(pc.ks, pc.guessing, "-.", lw=1.4, color="grey", label="guessing baseline")
     if pc.majority is not None:
         ax.plot(pc.ks, pc.majority, "-s", ms=3, label="majority vote")
     if pc.best_of_k is not None:

@@ -1,6 +1,7 @@
 """Precision without a verifier, from stored samples: majority vote over extracted final
 answers, best-of-k by a scorer and score-weighted vote, next to coverage on the same problems
-(the gap Brown et al. 2024 report: selection plateaus while coverage keeps growing)."""
+(the gap Brown et al. 2024 report: selection plateaus while coverage keeps growing), pass^k
+(every one of k samples passes) and, for final-answer problems, the guessing baseline."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from analysis import coverage_curve, log_spaced_ks, precision_curve
+from analysis import coverage_curve, log_spaced_ks, pass_hat_curve, precision_curve
 from reports._data import RunData
 from reports._scorers import Scorer
+from reports._stats import run_guessing
 from store import SampleRecord
 from suites import Problem, ProblemKind
 from verify import answers_match, extract_answer
@@ -58,7 +60,8 @@ def score_samples(
 
 @dataclass(frozen=True)
 class PrecisionCurves:
-    """Per k: coverage and the precision of each selection rule, over the same problems."""
+    """Per k: coverage and the precision of each selection rule, over the same problems;
+    pass^k on those problems; the guessing baseline of their final-answer problems."""
 
     ks: FloatArray
     coverage: FloatArray
@@ -67,6 +70,9 @@ class PrecisionCurves:
     weighted: FloatArray | None
     problems: int
     scorer: str | None
+    pass_hat: FloatArray | None = None
+    guessing: FloatArray | None = None  # None: no final-answer problem with a reference
+    guessing_note: str = ""
 
 
 def build_votes(
@@ -132,6 +138,9 @@ def precision_curves(
     answer_votes = {pid: v for pid, v in votes.items() if pid in answer_ids}
     counts = {pid: (len(v), sum(ok for _, ok, _ in v)) for pid, v in votes.items()}
     cov = coverage_curve(counts, ks).coverage
+    hat = pass_hat_curve(counts, ks).values
+    with_answers = [p for p in data.problems if p.id in answer_ids and p.id in votes]
+    guess = run_guessing(with_answers, data.run.suite, ks)
     majority = weighted = best = None
     if answer_votes:
         majority = precision_curve(answer_votes, ks, method="majority", subsets=subsets, seed=seed)
@@ -149,4 +158,7 @@ def precision_curves(
         weighted=weighted,
         problems=len(votes),
         scorer=scorer_name if scores is not None else None,
+        pass_hat=np.asarray(hat, dtype=np.float64),
+        guessing=None if guess.curve is None else guess.curve.coverage,
+        guessing_note=guess.note if guess.curve is not None else "",
     )

@@ -18,6 +18,14 @@ from reports._data import FORECAST_K, RunSummary, load_run, summarize_run
 from reports._figures import cost_figure, coverage_figure, heatmap_figure, precision_figure
 from reports._precision import PrecisionCurves, precision_curves
 from reports._scorers import Scorer
+from reports._statreport import (
+    PairedEntry,
+    outlook_table,
+    paired_entries,
+    paired_table,
+    stat_figures,
+    stat_rows,
+)
 from store import Store
 
 
@@ -53,6 +61,7 @@ class Report:
     precision: dict[int, PrecisionCurves]  # run id -> curves
     cost_unit: str
     notes: tuple[str, ...] = ()
+    paired: tuple[PairedEntry, ...] = ()  # each run against the first, paired by problem
 
 
 def report_ks(k_max: int) -> list[int]:
@@ -114,7 +123,11 @@ def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> R
                 )
             else:
                 comparisons.append(c)
-    return Report(tuple(summaries), tuple(comparisons), precision, unit, tuple(notes))
+    entries, paired_notes = paired_entries(summaries)
+    notes += [n for n in paired_notes if "different problems" not in n]
+    return Report(
+        tuple(summaries), tuple(comparisons), precision, unit, tuple(notes), tuple(entries)
+    )
 
 
 def compare(a: RunSummary, b: RunSummary, unit: str) -> Comparison | None:
@@ -206,7 +219,7 @@ def summary_rows(s: RunSummary) -> list[tuple[str, str]]:
                 f"({s.shape.source})",
             )
         )
-    return rows
+    return rows + stat_rows(s)
 
 
 def summary_table(summaries: Sequence[RunSummary]) -> Table:
@@ -258,13 +271,16 @@ def precision_table(run_id: int, pc: PrecisionCurves) -> Table:
     t.add_column("k", justify="right")
     t.add_column("coverage", justify="right")
     named = [
+        ("pass^k", pc.pass_hat),
         ("majority vote", pc.majority),
         ("best-of-k", pc.best_of_k),
         ("weighted vote", pc.weighted),
+        ("guessing", pc.guessing),
     ]
     cols = [(n, v) for n, v in named if v is not None]
     for name, _ in cols:
-        t.add_column(name + (f" ({pc.scorer})" if name != "majority vote" else ""), justify="right")
+        scored = name in ("best-of-k", "weighted vote")
+        t.add_column(name + (f" ({pc.scorer})" if scored else ""), justify="right")
     for i, k in enumerate(pc.ks):
         t.add_row(str(int(k)), pct(float(pc.coverage[i])), *[pct(float(v[i])) for _, v in cols])
     return t
@@ -284,9 +300,11 @@ def render(report: Report) -> RenderableType:
             )
     for c in report.comparisons:
         parts.append(comparison_table(c))
+    parts += [paired_table(e) for e in report.paired]
     parts += [plain(note) for note in report.notes]
     for rid, pc in report.precision.items():
         parts.append(precision_table(rid, pc))
+    parts += [t for s in report.summaries if (t := outlook_table(s)) is not None]
     return Group(*parts)
 
 
@@ -306,4 +324,4 @@ def write_figures(store: Store, report: Report, out: Path, fmt: str = "png") -> 
             paths.append(precision_figure(pc, f"run {rid}", out / f"precision_run{rid}", fmt))
         grid = store.verdict_grid(rid)
         paths.append(heatmap_figure(grid, s.data.label, out / f"heatmap_run{rid}", fmt))
-    return paths
+    return paths + stat_figures(report.summaries, report.paired, out, fmt)

@@ -167,6 +167,8 @@ def test_figures_are_written(world: World, tmp_path: Path) -> None:
     a, b = world.run_a, world.run_b
     want = ["coverage.png", "cost.png", f"precision_run{a}.png", f"precision_run{b}.png"]
     want += [f"heatmap_run{a}.png", f"heatmap_run{b}.png"]
+    # run B against run A, paired by problem; run B's unsolved problem q2 has an outlook
+    want += [f"paired_run{b}_vs_run{a}.png", f"outlook_run{b}.png"]
     assert names == sorted(want)
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000

@@ -124,10 +124,10 @@ def test_adaptive_uses_the_fitted_prior_and_refits_only_on_new_verdicts() -> Non
 def test_session_prior_is_what_more_samples_promise_under_a_zero_inflated_fit() -> None:
     """The app's prior: a problem that failed more promises less, and problems that can never
     pass (a mass at zero in the run) make long-failing problems less promising still."""
+    import numpy as np
+
     from analysis import fit_beta_binomial, more_samples
     from monkeys_tui._session import beta_prior
-
-    import numpy as np
 
     rng = np.random.default_rng(0)
     rates = np.where(rng.random(300) < 0.4, 0.0, rng.beta(1.0, 3.0, 300))  # 40 % never pass
