@@ -4,19 +4,30 @@ Extraction takes the last ``\\boxed{...}`` (braces balanced), else the last ``##
 else the last "the (final) answer is x" / "Answer: x", else the last number in the text.
 
 Equivalence compares two answers as strings after normalisation (LaTeX spacing, ``\\text``,
-``\\dfrac``, degrees, dollars, thousands separators, a leading ``x =``), then as mathematics:
-each side is parsed by a small recursive-descent parser of its own (numbers, letters,
-``+ - * / ^``, ``\\frac``, ``\\sqrt``, ``\\pi``, ``\\infty``, ``\\cdot``, a few functions,
-implicit products) straight into sympy objects. Model text is never evaluated: no ``eval``,
-no ``sympify``, no ``parse_expr``. Inputs are bounded (length, digits, exponent sizes, nesting),
-so a comparison takes milliseconds whatever the text. Two expressions are equal when they agree
-numerically (relative 1e-6) - at random points when they have free symbols. Percentages match
-their value or the value over 100; intervals and tuples match element-wise with the same
-brackets; bare lists and sets (``\\{1, 2\\}``) match as multisets.
+``\\dfrac``, Unicode symbols such as the minus sign, ``±`` and ``≥``, degrees, dollars,
+thousands separators - "1,234" but not the list "1, 234" -, "and" between values, a leading
+``x =``), then as mathematics: each side is parsed by a small recursive-descent parser of its
+own (numbers, letters, ``+ - * / ^``, ``\\frac``, ``\\sqrt``, ``\\pi``, ``\\infty``, ``\\cdot``,
+``n!``, ``\\binom`` and CHAMP's ``C(n, k)``, ``\\lfloor \\rfloor``, sums ``\\sum_{k=a}^{b}`` /
+``sum_(k=a)^b``, a few functions, implicit products) straight into sympy objects. Model text is
+never evaluated: no ``eval``, no ``sympify``, no ``parse_expr``. Inputs are bounded (length,
+digits, exponent sizes, nesting, factorial and binomial arguments, terms of a sum), so a
+comparison takes milliseconds whatever the text. Two rational numbers are equal only exactly,
+or when one is a decimal that rounds the other, which has no decimal (0.3333333 and 1/3; never
+2001000.5 and 2001000). Other expressions are equal when they agree numerically (relative 1e-6),
+at random points when they have free symbols - at integer points, evaluated in floating point
+by a small evaluator of its own, when a sum, floor, factorial or binomial is in them.
+Percentages match their value or the value over 100 ("%" binds tighter than "/": 1/2% is
+1/(2%), so only a single signed value is read as a percentage); intervals and tuples match
+element-wise with the same brackets; bare lists and sets (``\\{1, 2\\}``) match as multisets,
+``±2`` being the two values 2 and -2, and a list with "..." as a sequence, in order. Worded
+answers ("The limit exists and is equal to 2/3") match when their words are the same and the
+mathematics between the words matches.
 """
 
 from __future__ import annotations
 
+import cmath
 import math
 import random
 import re
@@ -116,15 +127,53 @@ def _unwrap(s: str, cmd_re: str, keep: bool) -> str:
     return "".join(out)
 
 
-def normalize_answer(s: str, *, keep_text: bool = True) -> str:
-    """A canonical string for an answer (lower-cased, no spaces, LaTeX noise removed)."""
+_UNICODE = {
+    "\u2212": "-",  # minus sign
+    "\u2013": "-",
+    "±": "\\pm ",
+    "∓": "\\mp ",
+    "≥": "\\geq ",
+    "≤": "\\leq ",
+    "≠": "\\neq ",
+    "×": "\\times ",
+    "·": "\\cdot ",
+    "÷": "\\div ",
+    "∞": "\\infty ",
+    "π": "\\pi ",
+    "√": "\\sqrt",
+    "…": "...",
+}
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+
+
+def _plain(s: str, keep_text: bool) -> str:
+    """The first, space-keeping steps of normalisation: delimiters, \\boxed, \\text, spacing
+    commands, Unicode symbols as LaTeX, one spelling per command."""
     s = s.strip()
     s = re.sub(r"^\$+|\$+$", "", s).strip()
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s).strip()
     s = _unwrap(s, r"\\(?:boxed|fbox)", True)
     s = _unwrap(s, _TEXT_CMDS, keep_text)
-    s = _SPACING.sub("", s)
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
+    s = _SPACING.sub(" ", s)
+    s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], s)
+    s = re.sub(r"\\[dtc]frac(?![a-zA-Z])", r"\\frac", s)
+    s = re.sub(r"\\[dt]binom(?![a-zA-Z])", r"\\binom", s)
+    s = re.sub(r"\\(?:ldots|cdots|dots)(?![a-zA-Z])", "...", s)
+    return s
+
+
+def _without_full_stop(s: str) -> str:
+    """ "7." -> "7"; an ellipsis stays: "1, 2, ...." -> "1, 2, ..." """
+    stripped = s.rstrip(".")
+    return stripped + "..." if s.endswith("...") else stripped
+
+
+def normalize_answer(s: str, *, keep_text: bool = True) -> str:
+    """A canonical string for an answer (lower-cased, no spaces, LaTeX noise removed)."""
+    s = _plain(s, keep_text)
+    # "1, 4 and 9", "x=1 and x=2": "and" between two values separates a list
+    s = re.sub(r"(?<=[\d})\]])\s+and\s+(?=[-+\d\\({\[]|[a-zA-Z]\s*=)", ", ", s)
+    list_comma = re.search(r",\s", s) is not None  # "120, 125" is a list, "120,125" a number
     s = re.sub(r"\^\s*\{?\\circ\}?|\\degree|°|\bdegrees?\b", "", s)
     s = s.replace("\\$", "").replace("$", "")
     s = s.replace("\\%", "%")
@@ -132,9 +181,12 @@ def normalize_answer(s: str, *, keep_text: bool = True) -> str:
     s = re.sub(r"\\frac\{([^{}]*)\}(\d)", r"\\frac{\1}{\2}", s)
     s = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)
     s = re.sub(r"(\\[a-zA-Z]+)\s+(?=[a-zA-Z])", r"\1~", s)  # "\ln e": keep them apart
-    s = re.sub(r"\s+", "", s).rstrip(".")
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", s):
+    s = _without_full_stop(re.sub(r"\s+", "", s))
+    if not list_comma and re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", s):
         s = s.replace(",", "")
+    same = re.fullmatch(r"([a-zA-Z])=(?!=)[^=]*(?:,\1=(?!=)[^=]*)+", s)
+    if same:  # "x=16,x=81" -> "16,81" (but "x=1,y=2" keeps its names)
+        s = re.sub(rf"(^|,){same.group(1)}=", r"\1", s)
     s = re.sub(r"^[a-zA-Z](?:_\{?\w+\}?)?=(?!=)", "", s)  # "x=5" -> "5"
     m = re.fullmatch(r"\(([a-zA-Z])\)", s)  # "(B)" -> "b"
     if m:
@@ -151,11 +203,15 @@ class MathParseError(ValueError):
 
 _TOKEN_RE = re.compile(
     r"[\s~]*(?:(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4}(?![\d.]))?)"
-    r"|(?P<cmd>\\[a-zA-Z]+|\\\{|\\\})|(?P<word>[a-zA-Z]+)|(?P<op>[-+*/^(){}\[\],|]))"
+    r"|(?P<cmd>\\[a-zA-Z]+|\\\{|\\\})|(?P<word>[a-zA-Z]+)|(?P<op>[-+*/^(){}\[\],|!_=]))"
 )
-_WORDS = {"pi", "sqrt", "sin", "cos", "tan", "ln", "log", "exp", "inf", "infty", "infinity"}
+_WORDS = {"pi", "sqrt", "sin", "cos", "tan", "ln", "log", "exp", "inf", "infty", "infinity",
+          "sum"}  # fmt: skip
 _FUNCS = {"sin", "cos", "tan", "ln", "log", "exp", "sec", "csc", "cot", "arcsin", "arccos",
-          "arctan"}  # fmt: skip
+          "arctan", "floor", "ceil"}  # fmt: skip
+MAX_FACTORIAL = 1000  # largest n of a numeric n! (2,568 digits)
+MAX_BINOMIAL = 10_000  # largest n of a numeric binomial(n, k)
+MAX_SUM_TERMS = 200  # terms of a sum evaluated at a point
 
 
 @dataclass(frozen=True)
@@ -252,7 +308,7 @@ class _Parser:
         if t.kind in ("num", "sym"):
             return True
         if t.kind == "cmd":
-            return t.text not in ("cdot", "times", "div", "pm")
+            return t.text not in ("cdot", "times", "div", "pm", "rfloor", "rceil")
         return t.text in ("(", "{")
 
     def term(self) -> Any:
@@ -283,6 +339,9 @@ class _Parser:
 
     def power(self) -> Any:
         base = self.atom()
+        while self.at("!"):
+            self.take()
+            base = self.factorial(base)
         if self.at("^"):
             self.take()
             exp = self.group_or_unary()
@@ -310,6 +369,43 @@ class _Parser:
                 raise MathParseError("power out of range") from err
         return sp.Pow(base, exp)
 
+    def factorial(self, n: Any) -> Any:
+        if n.is_number and not (n.is_Integer and 0 <= n <= MAX_FACTORIAL):
+            raise MathParseError(f"factorial of {n} (only integers 0..{MAX_FACTORIAL})")
+        return self.sp.factorial(n)
+
+    def binomial(self, n: Any, k: Any) -> Any:
+        for v in (n, k):
+            if v.is_number and not (v.is_Integer and abs(v) <= MAX_BINOMIAL):
+                raise MathParseError(f"binomial of {v} (only integers up to {MAX_BINOMIAL})")
+        return self.sp.binomial(n, k)
+
+    def summation(self) -> Any:
+        """``\\sum_{k=a}^{b} term`` / ``sum_(k=a)^b term`` (the body is one term)."""
+        self.enter()
+        self.expect("_")
+        opener = self.take().text
+        closer = {"(": ")", "{": "}"}.get(opener)
+        if closer is None:
+            raise MathParseError("expected the bounds of a sum")
+        var = self.take()
+        if var.kind != "sym":
+            raise MathParseError("expected the variable of a sum")
+        self.expect("=")
+        lower = self.expr()
+        self.expect(closer)
+        self.expect("^")
+        upper = self.group_or_unary()
+        body = self.term()
+        sp = self.sp
+        k = sp.Symbol(var.text)
+        if any(
+            isinstance(x, sp.Sum) for e in (lower, upper, body) for x in sp.preorder_traversal(e)
+        ):
+            raise MathParseError("nested sums")
+        self.depth -= 1
+        return sp.Sum(body, (k, lower, upper))
+
     def group_or_unary(self) -> Any:
         if self.at("{"):
             return self.group()
@@ -330,6 +426,16 @@ class _Parser:
         if t.kind == "num":
             return sp.Integer(t.text) if t.text.isdigit() else sp.Rational(t.text.lower())
         if t.kind == "sym":
+            if t.text == "c" and self.at("("):  # C(n, k): a binomial coefficient
+                start = self.i
+                self.take()
+                n = self.expr()
+                if self.at(","):
+                    self.take()
+                    k = self.expr()
+                    self.expect(")")
+                    return self.binomial(n, k)
+                self.i = start
             return sp.Symbol(t.text)
         if t.kind == "op":
             if t.text == "(":
@@ -359,15 +465,28 @@ class _Parser:
                 self.expect("]")
                 return sp.root(self.group_or_unary(), n)
             return sp.sqrt(self.group_or_unary())
+        if name == "binom":
+            n = self.group_or_unary()
+            return self.binomial(n, self.group_or_unary())
+        if name in ("lfloor", "lceil"):
+            value = self.expr()
+            self.expect("rfloor" if name == "lfloor" else "rceil")
+            return sp.floor(value) if name == "lfloor" else sp.ceiling(value)
+        if name == "sum":
+            return self.summation()
         if name == "pi":
             return sp.pi
         if name in ("infty", "inf", "infinity"):
             return sp.oo
         if name in _FUNCS:
             arg = self.group_or_unary() if not self.at("(") else self.atom()
-            fn = {"ln": sp.log, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan}.get(
-                name, getattr(sp, name, None)
-            )
+            fn = {
+                "ln": sp.log,
+                "arcsin": sp.asin,
+                "arccos": sp.acos,
+                "arctan": sp.atan,
+                "ceil": sp.ceiling,
+            }.get(name, getattr(sp, name, None))
             if fn is None:
                 raise MathParseError(f"unknown function {name}")
             return fn(arg)
@@ -382,6 +501,7 @@ class Parsed:
     open: str = ""  # "(", "[", "{" (a set) or "" (one value or a bare list)
     close: str = ""
     percent: bool = False
+    sequence: bool = False  # a bare list with "...": its order matters
 
 
 def _split_top(s: str) -> list[str]:
@@ -421,19 +541,50 @@ def parse_answer(s: str) -> Parsed | None:
     percent = s.endswith("%")
     if percent:
         s = s[:-1]
+        # "%" binds tighter than "/": 1/2% is 1/(2%), so only a signed single value is a
+        # percentage here ("12.5%", "-3%", "\\frac{1}{2}%"); anything else is no number
+        if not _PERCENT_BODY.fullmatch(s):
+            return None
     opener, closer = "", ""
     body = s
     if s.startswith("\\{") and s.endswith("\\}"):
         opener, closer, body = "{", "}", s[2:-2]
     elif len(s) >= 2 and s[0] in "([" and s[-1] in ")]" and len(_split_top(s[1:-1])) > 1:
         opener, closer, body = s[0], s[-1], s[1:-1]
+    parts = _split_top(body)
+    sequence = not opener and len(parts) > 1 and "..." in parts
+    if not opener:
+        parts = _expand_pm(parts)
     try:
-        items = tuple(_parse_expr(part) for part in _split_top(body))
+        items = tuple(_ellipsis() if part == "..." else _parse_expr(part) for part in parts)
     except (MathParseError, RecursionError, ArithmeticError, TypeError, ValueError):
         return None
     except Exception:  # sympy can raise its own errors on odd input
         return None
-    return Parsed(items, opener, closer, percent)
+    return Parsed(items, opener, closer, percent, sequence)
+
+
+_PERCENT_BODY = re.compile(
+    r"[-+]?(?:\d+(?:\.\d*)?|\.\d+|\\frac\{[^{}]*\}\{[^{}]*\}|\{[^{}]*\}|\([^()]*\))"
+)
+
+
+def _ellipsis() -> Any:
+    """The "..." of a sequence: a symbol no answer can spell, so equal only to itself."""
+    import sympy
+
+    return sympy.Symbol("...")
+
+
+def _expand_pm(parts: list[str]) -> list[str]:
+    """ "\\pm 2" is two values: 2 and -2 (one \\pm per value at most)."""
+    out: list[str] = []
+    for part in parts:
+        if part.count("\\pm") == 1:
+            out += [part.replace("\\pm", "+", 1), part.replace("\\pm", "-", 1)]
+        else:
+            out.append(part)  # several: left to the parser, which refuses \\pm
+    return out
 
 
 def _rng_points(symbols: list[Any], n: int = 3) -> list[dict[Any, float]]:
@@ -459,31 +610,149 @@ def _close(x: complex, y: complex) -> bool:
     return abs(x - y) <= max(REL_TOL * max(abs(x), abs(y)), ABS_TOL)
 
 
+def _int_points(symbols: list[Any], n: int = 4) -> list[dict[Any, int]]:
+    rng = random.Random(7654321)
+    return [{x: rng.randint(2, 12) for x in symbols} for _ in range(n)]
+
+
+class _NoValue(Exception):
+    """An expression has no (finite, bounded) value at a point."""
+
+
+_CMATH = {"sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan, "exp": cmath.exp,
+          "log": cmath.log, "asin": cmath.asin, "acos": cmath.acos, "atan": cmath.atan}  # fmt: skip
+
+
+def _real_int(v: complex, limit: float) -> int:
+    if v.imag or abs(v.real) > limit or abs(v.real - round(v.real)) > 1e-9:
+        raise _NoValue
+    return round(v.real)
+
+
+def _gamma(x: complex) -> float:
+    if x.imag or x.real > 171 or (x.real <= 0 and x.real == round(x.real)):
+        raise _NoValue  # complex, overflowing, or at a pole
+    return math.gamma(x.real)
+
+
+def _fvalue(e: Any, env: dict[Any, complex], sp: Any) -> complex:
+    """The value of e in floating point with its symbols from env - a small evaluator of the
+    parser's own node types, so that no factorial, binomial, floor or sum is ever computed
+    exactly or beyond its bound (sympy would compute (10^9 n)! in full)."""
+    if e.is_Symbol:
+        if e not in env:
+            raise _NoValue
+        return env[e]
+    if e.is_number and not e.has(sp.Sum):
+        return complex(e.evalf(20))
+    args = e.args
+    if e.is_Add:
+        return sum((_fvalue(a, env, sp) for a in args), 0j)
+    if e.is_Mul:
+        out = 1 + 0j
+        for a in args:
+            out *= _fvalue(a, env, sp)
+        return out
+    if e.is_Pow:
+        base, exp = _fvalue(args[0], env, sp), _fvalue(args[1], env, sp)
+        if not exp.imag and exp.real == round(exp.real) and not base.imag:
+            return complex(base.real ** round(exp.real))
+        return base**exp
+    if isinstance(e, sp.Sum):
+        k, lower, upper = e.limits[0]
+        lo = _real_int(_fvalue(lower, env, sp), MAX_FACTORIAL)
+        hi = _real_int(_fvalue(upper, env, sp), MAX_FACTORIAL)
+        if hi - lo + 1 > MAX_SUM_TERMS:
+            raise _NoValue
+        return sum((_fvalue(e.function, {**env, k: complex(i)}, sp) for i in range(lo, hi + 1)), 0j)
+    if isinstance(e, sp.factorial):
+        return complex(_gamma(_fvalue(args[0], env, sp) + 1))
+    if isinstance(e, sp.binomial):
+        n, k = (_fvalue(a, env, sp) for a in args)
+        try:
+            ni, ki = _real_int(n, MAX_BINOMIAL), _real_int(k, MAX_BINOMIAL)
+        except _NoValue:
+            return complex(_gamma(n + 1) / (_gamma(k + 1) * _gamma(n - k + 1)))
+        return complex(math.comb(ni, ki) if 0 <= ki <= ni else 0)
+    if isinstance(e, (sp.floor, sp.ceiling)):
+        v = _fvalue(args[0], env, sp)
+        if v.imag or abs(v.real) > 1e15:
+            raise _NoValue
+        return complex(math.floor(v.real) if isinstance(e, sp.floor) else math.ceil(v.real))
+    if isinstance(e, sp.Abs):
+        return complex(abs(_fvalue(args[0], env, sp)))
+    name = type(e).__name__
+    if name in _CMATH and len(args) == 1:
+        return complex(_CMATH[name](_fvalue(args[0], env, sp)))
+    raise _NoValue
+
+
+def _value_at(expr: Any, point: dict[Any, int]) -> complex | None:
+    """The value of an expression with sums, floors, factorials or binomials at an integer
+    point, in floating point (sums of at most MAX_SUM_TERMS terms)."""
+    import sympy
+
+    try:
+        v = _fvalue(expr, {x: complex(val) for x, val in point.items()}, sympy)
+    except (_NoValue, ArithmeticError, ValueError, TypeError, OverflowError):
+        return None
+    if any(math.isnan(c) or math.isinf(c) for c in (v.real, v.imag)):
+        return None
+    return v
+
+
+def _decimal_places(q: int) -> int | None:
+    """The digits after the point of a number with denominator q, if it is a decimal."""
+    twos = fives = 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    return max(twos, fives) if q == 1 else None
+
+
+def _rounds_to(dec: Any, exact: Any) -> bool:
+    """Whether rational `dec`, a decimal of d >= 1 places, is `exact` - a rational with no
+    decimal (1/3, 5/14) - rounded or truncated to d places, within REL_TOL: 0.3333333 for 1/3;
+    never 2001000.5 for 2001000, nor 0.5 for 0.5000001."""
+    d = _decimal_places(int(dec.q))
+    if not d or _decimal_places(int(exact.q)) is not None:
+        return False
+    diff = abs(dec - exact)
+    return bool(diff * 10**d <= 1 and diff <= REL_TOL * max(abs(dec), abs(exact)))
+
+
 def exprs_equal(a: Any, b: Any) -> bool:
-    """Numeric equality of two sympy expressions (at random points when symbolic)."""
+    """Equality of two sympy expressions: exact for two rationals (or a decimal rounding the
+    other), else numeric, at random points when symbolic (integer points when a sum, floor,
+    ceiling, factorial or binomial is in)."""
     import sympy
 
     if a == b:
         return True
     if a in (sympy.oo, -sympy.oo) or b in (sympy.oo, -sympy.oo):
         return False
-    syms = sorted(a.free_symbols | b.free_symbols, key=str)
     if a.free_symbols != b.free_symbols:
         return False
-    if not syms:
-        if a.is_Integer and b.is_Integer:
-            return False  # different integers (a == b was checked): no tolerance
-        x, y = _number(a), _number(b)
-        return x is not None and y is not None and _close(x, y)
+    syms = sorted(a.free_symbols, key=str)
+    if not syms and a.is_Rational and b.is_Rational:
+        return _rounds_to(a, b) or _rounds_to(b, a)
+    discrete = (sympy.Sum, sympy.floor, sympy.ceiling, sympy.factorial, sympy.binomial)
+    if a.has(*discrete) or b.has(*discrete):
+        points: list[dict[Any, Any]] = list(_int_points(syms)) if syms else [{}]
+        values = [(_value_at(a, p), _value_at(b, p)) for p in points]
+    elif not syms:
+        values = [(_number(a), _number(b))]
+    else:
+        values = [(_number(a.subs(p)), _number(b.subs(p))) for p in _rng_points(syms)]
     agreed = 0
-    for point in _rng_points(syms):
-        x, y = _number(a.subs(point)), _number(b.subs(point))
+    for x, y in values:
         if x is None or y is None:
             continue
         if not _close(x, y):
             return False
         agreed += 1
-    return agreed >= 2
+    return agreed >= min(2, len(values))
 
 
 def _items_equal(a: tuple[Any, ...], b: tuple[Any, ...], ordered: bool) -> bool:
@@ -503,11 +772,11 @@ def _items_equal(a: tuple[Any, ...], b: tuple[Any, ...], ordered: bool) -> bool:
 
 
 def parsed_equal(a: Parsed, b: Parsed) -> bool:
-    """Same brackets, and equal items (in order for tuples and intervals); a percentage also
-    equals its value over 100."""
+    """Same brackets, and equal items (in order for tuples, intervals and sequences with
+    "..."); a percentage also equals its value over 100."""
     if (a.open, a.close) != (b.open, b.close):
         return False
-    ordered = a.open in ("(", "[")
+    ordered = a.open in ("(", "[") or a.sequence or b.sequence
     if _items_equal(a.items, b.items, ordered):
         return True
     if a.percent == b.percent:
@@ -535,8 +804,8 @@ def _forms(s: str) -> list[str]:
     return forms
 
 
-def answers_match(candidate: str, reference: str) -> bool:
-    """True when the two final answers are equivalent (see the module doc)."""
+def _math_match(candidate: str, reference: str) -> bool:
+    """Equal as normalised strings, or as parsed mathematics."""
     a_forms, b_forms = _forms(candidate), _forms(reference)
     if any(a == b and a for a in a_forms for b in b_forms):
         return True
@@ -549,3 +818,65 @@ def answers_match(candidate: str, reference: str) -> bool:
             if pb is not None and parsed_equal(pa, pb):
                 return True
     return False
+
+
+# a word of a worded answer: 3+ letters (not a command), "i.e.", or a short English word
+_SENTENCE_WORD = re.compile(
+    r"(?<![\\A-Za-z])(?:[A-Za-z]{3,}|i\.e\.|e\.g\.|is|it|to|if|of|at|in|on|or|an|as|be|by|no|so)"
+    r"(?![A-Za-z])"
+)
+_MATH_WORDS = _WORDS | _FUNCS
+MAX_SENTENCE_WORDS = 40
+
+
+def _trim(piece: str) -> str:
+    """A piece of mathematics between words, without the punctuation and the unbalanced
+    parentheses of the sentence around it."""
+    while True:
+        p = _without_full_stop(piece.strip(" \t\n~,;:"))
+        if p.endswith("(") or (p.startswith("(") and p.count("(") > p.count(")")):
+            p = p[:-1] if p.endswith("(") else p[1:]
+        if p.startswith(")") or (p.endswith(")") and p.count(")") > p.count("(")):
+            p = p[1:] if p.startswith(")") else p[:-1]
+        if p == piece:
+            return p
+        piece = p
+
+
+def _sentence(s: str) -> tuple[list[str], list[str]] | None:
+    """The words of a worded answer and the mathematics between them (one more piece than
+    words), or None when it has no word of 3+ letters."""
+    s = _plain(s, keep_text=True)
+    if len(s) > 2 * MAX_LEN:
+        return None
+    words: list[str] = []
+    pieces: list[str] = []
+    i = 0
+    for m in _SENTENCE_WORD.finditer(s):
+        word = m.group(0).lower()
+        if word in _MATH_WORDS:
+            continue
+        pieces.append(_trim(s[i : m.start()]))
+        words.append(word)
+        i = m.end()
+    pieces.append(_trim(s[i:]))
+    if not any(len(w) >= 3 for w in words) or len(words) > MAX_SENTENCE_WORDS:
+        return None
+    return words, pieces
+
+
+def _sentences_match(candidate: str, reference: str) -> bool:
+    """ "The limit is \\frac{2}{3}" vs "the limit is 2/3": the same words, in order, with equal
+    mathematics between them."""
+    a, b = _sentence(candidate), _sentence(reference)
+    if a is None or b is None or a[0] != b[0]:
+        return False
+    return all(
+        x == y or (bool(x) and bool(y) and _math_match(x, y))
+        for x, y in zip(a[1], b[1], strict=True)
+    )
+
+
+def answers_match(candidate: str, reference: str) -> bool:
+    """True when the two final answers are equivalent (see the module doc)."""
+    return _math_match(candidate, reference) or _sentences_match(candidate, reference)
