@@ -24,7 +24,9 @@ deviation of ``theta_A(k) - theta_B(k)`` beside it (moments of Beta laws in clos
 ``prior="uniform"`` is Hariri et al.'s Beta(1, 1) (at k = 1 the posterior mean and standard
 deviation are their Bayes@N ``mu`` and ``sigma``). ``prior="fitted"`` (the default) is an
 empirical-Bayes prior: one zero-inflated Beta (`fit_beta_binomial`, ``zero_inflated="auto"``)
-fitted to both runs' counts pooled, the same for both runs so that it favours neither. The
+fitted to both runs' counts pooled, the same for both runs so that it favours neither; with
+fewer than ``MIN_FIT_PROBLEMS`` common problems a fit says too little (it can put every
+problem at one pass rate) and the uniform prior is used instead, as the label says. The
 uniform prior says an unsolved problem with n samples is solved by n more with probability
 about 1/2, which inflates theta at large k; the fitted one knows how often this run's
 unsolved problems turn out solvable.
@@ -49,6 +51,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 PriorChoice = Literal["fitted", "uniform"] | BetaBinomialFit
+#: Common problems needed before ``prior="fitted"`` fits a prior (else Beta(1, 1)).
+MIN_FIT_PROBLEMS = 20
 
 
 class PairedPoint(NamedTuple):
@@ -227,6 +231,8 @@ def _prior(
         return 1.0, 1.0, 0.0, "uniform: Beta(1, 1)"
     if prior != "fitted":
         raise ValueError(f"prior must be 'fitted', 'uniform' or a fit, got {prior!r}")
+    if na.size < MIN_FIT_PROBLEMS:
+        return 1.0, 1.0, 0.0, f"uniform: Beta(1, 1) (fewer than {MIN_FIT_PROBLEMS} problems to fit)"
     pooled = (np.concatenate([na, nb]), np.concatenate([ca, cb]))
     fit = fit_beta_binomial(pooled, zero_inflated="auto")
     if fit is None:  # nothing passed in either run: nothing to fit

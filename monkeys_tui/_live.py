@@ -20,10 +20,12 @@ from analysis import (
     BetaBinomialFit,
     CoverageCurve,
     Estimate,
+    PassHatCurve,
     PowerLawFit,
     coverage_curve,
     fit_beta_binomial,
     fit_power_law,
+    pass_hat_curve,
 )
 from store import Store
 
@@ -63,7 +65,8 @@ class CurveSummary:
     ``power_law`` / ``beta_binomial``: the fits (None when they cannot be made yet), with
     bootstrap replicates when ``bootstrap > 0``, so ``fit.at(k)`` gives ``(value, lo, hi)``;
     ``target_k``: the extrapolation target; ``excluded``: problems left out on purpose (e.g.
-    flaky ones), not counted anywhere in this summary; ``seconds``: time to compute it.
+    flaky ones), not counted anywhere in this summary; ``seconds``: time to compute it;
+    ``pass_hat``: pass^k (every one of k samples passes) on the same problems.
     """
 
     curve: CoverageCurve | None
@@ -77,6 +80,7 @@ class CurveSummary:
     bootstrap: int = 0
     excluded: tuple[str, ...] = field(default=())
     seconds: float = 0.0
+    pass_hat: PassHatCurve | None = None
 
     @property
     def uneven(self) -> bool:
@@ -106,7 +110,8 @@ def summarize(
     The curve waits until every remaining problem has at least one verdict; with uneven n
     (a running run) it follows the policy of `analysis.coverage_curve` (defined up to
     ``k_max``); the beta-binomial fit uses every problem's own (n, c). ``bootstrap`` resamples
-    per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md).
+    per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md;
+    ``"auto"`` also weighs the zero-inflated model).
     """
     t0 = time.perf_counter()
     skip = set(exclude)
@@ -118,13 +123,21 @@ def summarize(
     curve = None
     pl = None
     bb = None
+    ph = None
     if kept and min(n for n, _ in kept.values()) >= 1:
         curve = coverage_curve(kept)
+        ph = pass_hat_curve(kept, curve.ks)
         if fits:
             pl = fit_power_law(
                 curve, bootstrap=bootstrap, counts=kept if bootstrap else None, seed=seed
             )
-            bb = fit_beta_binomial(kept, scaled=scaled, bootstrap=bootstrap, seed=seed)
+            bb = fit_beta_binomial(
+                kept,
+                scaled=scaled,
+                zero_inflated="auto" if scaled == "auto" else False,
+                bootstrap=bootstrap,
+                seed=seed,
+            )
     return CurveSummary(
         curve,
         pl,
@@ -137,6 +150,7 @@ def summarize(
         bootstrap=bootstrap if fits else 0,
         excluded=excluded,
         seconds=time.perf_counter() - t0,
+        pass_hat=ph,
     )
 
 
@@ -168,12 +182,14 @@ def forecast_ks(k_max: int, target_k: int = TARGET_K) -> list[int]:
 @dataclass(frozen=True)
 class CoverageRow:
     """One row of the coverage table: observed coverage at k (None beyond the data), and
-    each fit's forecast with its band (None when there is no fit)."""
+    each fit's forecast with its band (None when there is no fit); ``pass_hat``: pass^k at k
+    (None where unknown)."""
 
     k: int
     observed: float | None
     power_law: Estimate | None
     beta_binomial: Estimate | None
+    pass_hat: float | None = None
 
     @property
     def forecast_only(self) -> bool:
@@ -190,7 +206,11 @@ def coverage_table(summary: CurveSummary) -> list[CoverageRow]:
     for k in report_ks(k_max):
         rows.append(
             CoverageRow(
-                k, observed_at(curve, k), _at(summary.power_law, k), _at(summary.beta_binomial, k)
+                k,
+                observed_at(curve, k),
+                _at(summary.power_law, k),
+                _at(summary.beta_binomial, k),
+                pass_hat_at(summary.pass_hat, k),
             )
         )
     for k in forecast_ks(k_max, summary.target_k):
@@ -216,6 +236,17 @@ def observed_at(curve: CoverageCurve, k: int) -> float | None:
         v = float(np.asarray(curve.coverage)[i])
         return v if math.isfinite(v) else None
     return None
+
+
+def pass_hat_at(curve: PassHatCurve | None, k: int) -> float | None:
+    """pass^k at k (None where the curve does not know it)."""
+    if curve is None:
+        return None
+    hit = np.flatnonzero(np.asarray(curve.ks) == k)
+    if hit.size == 0:
+        return None
+    v = float(curve.values[hit[0]])
+    return v if math.isfinite(v) else None
 
 
 def _at(fit: PowerLawFit | BetaBinomialFit | None, k: int) -> Estimate | None:
@@ -293,10 +324,14 @@ def fit_params(summary: CurveSummary) -> dict[str, dict[str, float]]:
             "beta": bb.beta,
             "scale": bb.scale,
             "scaled": 1.0 if bb.model == "scaled_beta" else 0.0,
+            "zero_mass": bb.zero_mass,
+            "zero_inflated": 1.0 if bb.model == "zero_inflated_beta" else 0.0,
             "log_likelihood": bb.log_likelihood,
             "log_likelihood_beta": bb.log_likelihood_beta,
             "log_likelihood_scaled": bb.log_likelihood_scaled,
+            "log_likelihood_zero_inflated": bb.log_likelihood_zero_inflated,
             "lr_statistic": bb.lr_statistic,
+            "lr_statistic_zero": bb.lr_statistic_zero,
             "bootstrap": float(bb.bootstrap),
             "target_k": float(t),
             "forecast": est.value,

@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections import deque
 
+from analysis import GuessingCurve, log_spaced_ks
 from backends import Backend
 from monkeys_tui._live import Rate
 from monkeys_tui._session import make_policy_for, make_verifier
@@ -74,6 +75,8 @@ class LiveRun:
         self.verify_rate = Rate()
         self.started_at = time.monotonic()
         self._closed = False
+        self._guessing: GuessingCurve | None = None
+        self._guessed = False
         for note in notes:
             self._say(note, "warning")
 
@@ -120,6 +123,21 @@ class LiveRun:
         final = await self.scheduler.run()
         self.state = final
         return final
+
+    def guessing(self) -> GuessingCurve | None:
+        """The guessing baseline of the run's final-answer problems (None without any), on
+        log-spaced k up to 100,000; computed once (it depends on the problems only)."""
+        if not self._guessed:
+            from reports._stats import run_guessing  # imports matplotlib: only when used
+
+            self._guessed = True
+            found = [p for p in self.problems.values() if p.answer is not None]
+            self._guessing = (
+                run_guessing(found, self.run.suite, log_spaced_ks(100_000, 160)).curve
+                if found
+                else None
+            )
+        return self._guessing
 
     def verifier(self) -> VerifierLike | None:
         """What verifies this run's samples, once its sandbox is started (re-verification)."""

@@ -23,6 +23,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
+from analysis import GuessingCurve
 from monkeys_tui._live import CurveSummary
 from monkeys_tui._safe import literal
 
@@ -398,6 +399,8 @@ def _shade_band(canvas: _Canvas, frame: _Frame, band: Band, index: int) -> None:
 OBSERVED = "bright_cyan"
 POWER_LAW = "yellow"
 BETA_BINOMIAL = "magenta"
+PASS_HAT = "green3"
+GUESSING = "grey62"
 RUN_COLORS = (
     "bright_cyan",
     "yellow",
@@ -434,9 +437,10 @@ def observed_points(summary: CurveSummary, num: int = 240) -> tuple[list[float],
     return [float(k) for k in ks], [float(c) for c in cov]
 
 
-def summary_plot(summary: CurveSummary | None) -> Plot:
+def summary_plot(summary: CurveSummary | None, guessing: GuessingCurve | None = None) -> Plot:
     """The live plot: observed coverage, the power-law fit (dashed where extrapolated), the
-    beta-binomial forecast and whatever bands the fits carry."""
+    beta-binomial forecast and whatever bands the fits carry; pass^k (every one of k samples
+    passes) and, for final-answer suites, the guessing baseline (``guessing``) beside them."""
     if summary is None or summary.curve is None:
         return Plot(message="coverage appears once every problem has a verdict")
     curve = summary.curve
@@ -458,6 +462,8 @@ def summary_plot(summary: CurveSummary | None) -> Plot:
                 )
             )
         label = "beta-binomial" + (f" (scale {bb.scale:.2f})" if bb.scale < 1.0 else "")
+        if bb.zero_mass > 0:
+            label += f" (p = 0 for {100 * bb.zero_mass:.0f}%)"
         series.append(Series(label, _floats(grid), _floats(bb.predict(grid)), BETA_BINOMIAL))
     pl = summary.power_law
     if pl is not None:
@@ -480,6 +486,24 @@ def summary_plot(summary: CurveSummary | None) -> Plot:
                 "extrapolation", _floats(beyond), _floats(pl.predict(beyond)), POWER_LAW, "dashed"
             )
         )
+    if guessing is not None:
+        inside = guessing.ks <= x_hi
+        series.append(
+            Series(
+                "guessing",
+                _floats(guessing.ks[inside]),
+                _floats(guessing.coverage[inside]),
+                GUESSING,
+                "dashed",
+            )
+        )
+    ph = summary.pass_hat
+    if ph is not None:
+        ks_ph, vals = np.asarray(ph.ks), np.asarray(ph.values)
+        ok = np.flatnonzero(np.isfinite(vals) & (ks_ph <= k_max))
+        if ok.size > 240:  # log-spaced points are enough for a line on a log axis
+            ok = ok[np.unique(np.rint(np.geomspace(1, ok.size, 240)).astype(int) - 1)]
+        series.append(Series("pass^k", _floats(ks_ph[ok]), _floats(vals[ok]), PASS_HAT))
     xs, ys = observed_points(summary)
     series.append(Series("observed", tuple(xs), tuple(ys), OBSERVED))
     return Plot(

@@ -208,7 +208,7 @@ def summarize_run(
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
             notes.append(f"power-law fit failed: {e}")
         try:
-            bb = fit_beta_binomial(counts, scaled="auto", bootstrap=bootstrap)
+            bb = fit_beta_binomial(counts, scaled="auto", zero_inflated="auto", bootstrap=bootstrap)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
             notes.append(f"beta-binomial fit failed: {e}")
         if curve.note:
@@ -230,6 +230,8 @@ def summarize_run(
     )
     k_top = max(FORECAST_K, curve.k_max if curve is not None else 1)
     ks = np.union1d(log_spaced_ks(k_top, 80), table_ks(k_top))
+    if curve is not None and curve.k_max >= 1:
+        ks = np.union1d(ks, [curve.k_max])
     guessing = run_guessing(data.problems, data.run.suite, ks)
     try:
         ahead = outlook(counts)

@@ -128,7 +128,8 @@ def outlook_rows(run_id: int, ahead: Outlook | None, limit: int = 10) -> Table |
     t = Table(
         title=(
             f"run {run_id}: will more samples help? {len(ahead.unsolved)} unsolved "
-            f"problems, most promising first ({ahead.fit.describe()}, zero-inflated fit)"
+            f"problem{'s' if len(ahead.unsolved) != 1 else ''}, most promising first "
+            f"({ahead.fit.describe()}, zero-inflated fit)"
         ),
         title_justify="left",
     )

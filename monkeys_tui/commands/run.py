@@ -444,10 +444,13 @@ def print_results(
         )
     if bb is not None:
         shape = f"{bb.scale:.3f}·Beta" if bb.model == "scaled_beta" else "Beta"
+        law = f"p ~ {shape}({bb.alpha:.3f}, {bb.beta:.3f})"
+        if bb.zero_mass > 0:
+            law = f"p = 0 for {100 * bb.zero_mass:.1f}% of problems, else {law[4:]}"
         console.print(
-            f"beta-binomial: pass rate p ~ {shape}({bb.alpha:.3f}, {bb.beta:.3f}) "
-            f"(likelihood ratio for a scale < 1: {bb.lr_statistic:.1f}; "
-            f"{bb.bootstrap} bootstrap resamples)",
+            f"beta-binomial: pass rate {law} "
+            f"(likelihood ratio for a scale < 1: {bb.lr_statistic:.1f}, for a mass at "
+            f"p = 0: {bb.lr_statistic_zero:.1f}; {bb.bootstrap} bootstrap resamples)",
             style="dim",
         )
     if summary.curve.note:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB
+from monkeys_tui._showstats import print_statistics
 from monkeys_tui.commands._registry import command
 from monkeys_tui.commands.run import print_results
 from store import Store
@@ -21,6 +22,15 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 def _show_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", type=int)
+    p.add_argument(
+        "--against",
+        type=int,
+        default=None,
+        metavar="RUN",
+        help="compare with another run of the same problems, paired by problem: the "
+        "difference in coverage at every k with its 95%% bootstrap band and the posterior "
+        "probability that this run is better",
+    )
     _db_arg(p)
 
 
@@ -31,7 +41,7 @@ def cmd_runs(ns: argparse.Namespace, console: Console) -> int:
 
 @command("show", "per-problem results and coverage of a stored run", configure=_show_args)
 def cmd_show(ns: argparse.Namespace, console: Console) -> int:
-    return _cmd_show(ns.db, ns.run_id, console)
+    return _cmd_show(ns.db, ns.run_id, console, against=ns.against)
 
 
 def _cmd_runs(db: Path, console: Console) -> int:
@@ -57,7 +67,7 @@ def _cmd_runs(db: Path, console: Console) -> int:
     return 0
 
 
-def _cmd_show(db: Path, run_id: int, console: Console) -> int:
+def _cmd_show(db: Path, run_id: int, console: Console, *, against: int | None = None) -> int:
     with Store.open(db) as store:
         run = store.get_run(run_id)
         console.print(
@@ -67,4 +77,5 @@ def _cmd_show(db: Path, run_id: int, console: Console) -> int:
             )
         )
         print_results(console, store.counts(run_id), run.problem_ids, store=store, run_id=run_id)
+        print_statistics(console, store, run_id, against=against)
     return 0

@@ -346,7 +346,7 @@ class LiveScreen(Screen[None]):
 
     def _update_curve(self) -> None:
         s = self._summary
-        plot = summary_plot(s)
+        plot = summary_plot(s, self.live.guessing())
         if self.live.policy != UNIFORM and s is not None and s.curve is not None:
             plot = replace(plot, notes=(f"policy {self.live.policy}: not unbiased pass@k",))
         self.query_one("#plot", CoveragePlot).set_plot(plot)
@@ -359,6 +359,7 @@ class LiveScreen(Screen[None]):
         t = Table(expand=True, box=None)
         t.add_column("k", justify="right")
         t.add_column("observed", justify="right")
+        t.add_column("pass^k", justify="right")
         t.add_column("power law [95%]", justify="right")
         t.add_column("beta-binomial [95%]", justify="right")
         for row in coverage_table(s):
@@ -366,6 +367,7 @@ class LiveScreen(Screen[None]):
             t.add_row(
                 f"{row.k:,}",
                 pct(row.observed),
+                pct(row.pass_hat),
                 pct_band(row.power_law),
                 pct_band(row.beta_binomial),
                 style=style,
@@ -375,7 +377,7 @@ class LiveScreen(Screen[None]):
             note.append(f"\nlog c(k) = {s.power_law.a:.3f}·k^{s.power_law.b:.3f}", style="dim")
         if s.beta_binomial is not None:
             fit = s.beta_binomial
-            note.append(f"\np ~ {fit.scale:.2f}·Beta({fit.alpha:.3f}, {fit.beta:.3f})", style="dim")
+            note.append(f"\n{fit.describe()}", style="dim")
         table_panel.update(Group(t, note))
         k = s.target_k
         line = Text(no_wrap=True, overflow="ellipsis")

@@ -1,5 +1,7 @@
-"""One problem: every sample with its status, and (final-answer problems) the distinct answers
-with their vote counts."""
+"""One problem: every sample with its status, (final-answer problems) the distinct answers
+with their vote counts, and whether more samples would help it: under a zero-inflated
+beta-binomial fitted to the whole run (`analysis.more_samples`), the probability that its
+pass rate is above zero and what N more samples would bring."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
+from analysis import BetaBinomialFit, fit_beta_binomial, more_samples
 from monkeys_tui._safe import literal_text
 from store import SampleRecord, Store
 from suites import Problem, ProblemKind
@@ -58,6 +61,45 @@ def answer_votes(problem: Problem, samples: list[SampleRecord]) -> list[Vote]:
     return out
 
 
+def outlook_extras(n: int) -> tuple[int, int]:
+    """The N of "N more samples" the problem view asks about: as many as drawn (at least
+    10), and ten times that."""
+    base = max(n, 10)
+    return base, 10 * base
+
+
+def outlook_text(fit: BetaBinomialFit | None, n: int, c: int) -> Text:
+    """Will more samples help this problem (n verified samples, c passed)?"""
+    t = Text()
+    t.append("Will more samples help? ", style="bold")
+    if fit is None:
+        t.append("no fit yet (the run needs a solved problem and two with samples)", "dim")
+        return t
+    t.append(
+        f"(the run's {fit.n_problems} problems: {fit.describe()}, zero-inflated beta-binomial)\n",
+        style="dim",
+    )
+    small, large = outlook_extras(n)
+    now = more_samples(fit, n, c, small)
+    later = more_samples(fit, n, c, large)
+    if c > 0:
+        t.append(f"solved ({c} of {n} samples pass); ", style="green")
+        t.append(f"the next sample passes with probability {_pct(now.p_next)}; ")
+        t.append(f"{now.expected_passes:.1f} passing in {small:,} more")
+        return t
+    t.append(f"pass rate above zero: {_pct(now.p_solvable)}", style="bold")
+    t.append(f" · next sample passes: {_pct(now.p_next)}\n")
+    for m in (now, later):
+        t.append(f"{m.extra:,} more samples: ")
+        t.append(f"solved with probability {_pct(m.p_solve)}", style="bold")
+        t.append(f" ({m.expected_passes:.2g} passing samples expected)\n")
+    return t
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.2g}%" if p < 0.1 else f"{100 * p:.0f}%"
+
+
 def first_line(text: str) -> str:
     for line in text.splitlines():
         if line.strip():
@@ -88,6 +130,7 @@ class ProblemScreen(ModalScreen[None]):
         self.deterministic = deterministic
         self.samples: list[SampleRecord] = []
         self.votes: list[Vote] = []
+        self.outlook: Text = Text()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="problem-view"):
@@ -95,6 +138,7 @@ class ProblemScreen(ModalScreen[None]):
             table: DataTable[Text] = DataTable(id="problem-samples", cursor_type="row")
             yield table
             yield Static(id="problem-votes")
+            yield Static(id="problem-outlook")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -123,10 +167,14 @@ class ProblemScreen(ModalScreen[None]):
             if self.problem.kind is ProblemKind.FINAL_ANSWER
             else []
         )
-        self.app.call_from_thread(self._show, samples, votes)
+        counts = self.store.counts(self.run_id)
+        n, c = counts.get(self.problem.id, (0, 0))
+        fit = fit_beta_binomial(counts, zero_inflated=True)
+        self.app.call_from_thread(self._show, samples, votes, outlook_text(fit, n, c))
 
-    def _show(self, samples: list[SampleRecord], votes: list[Vote]) -> None:
-        self.samples, self.votes = samples, votes
+    def _show(self, samples: list[SampleRecord], votes: list[Vote], outlook: Text) -> None:
+        self.samples, self.votes, self.outlook = samples, votes, outlook
+        self.query_one("#problem-outlook", Static).update(outlook)
         table = self.query_one("#problem-samples", DataTable)
         table.clear()
         final = self.problem.kind is ProblemKind.FINAL_ANSWER

@@ -153,3 +153,14 @@ def test_bootstrap_band_covers_a_known_population_difference() -> None:
         )  # fmt: skip
         hits.append(cmp.lo[0] <= truth <= cmp.hi[0])
     assert 0.89 <= float(np.mean(hits)) <= 0.99
+
+
+def test_a_few_problems_get_the_uniform_prior() -> None:
+    """Three problems cannot tell a prior: "fitted" falls back to Beta(1, 1), and says so."""
+    a = {"x": (2, 1), "y": (2, 2), "z": (2, 0)}
+    b = {"x": (2, 1), "y": (2, 1), "z": (2, 1)}
+    fitted = compare_runs(a, b, [1, 2], draws=500, bootstrap=0)
+    uniform = compare_runs(a, b, [1, 2], draws=500, bootstrap=0, prior="uniform")
+    assert fitted.prior.startswith("uniform") and "fewer than" in fitted.prior
+    assert np.allclose(fitted.posterior_mean, uniform.posterior_mean)
+    assert np.allclose(fitted.prob_a_better, uniform.prob_a_better)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Select
 
+from analysis import compare_runs, fit_beta_binomial, more_samples
 from backends import LlamaCppBackend, SamplingParams
 from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM
 from monkeys_tui._session import RunOptions
@@ -272,6 +274,14 @@ async def test_problem_view_votes_and_samples(replayed: Replayed) -> None:
         ]
         votes = _text(screen.query_one("#problem-votes"))
         assert "majority vote" in votes
+        # will more samples help? q1 is solved: what its next sample promises under the
+        # run's zero-inflated fit
+        fit = fit_beta_binomial(store.counts(run.id), zero_inflated=True)
+        outlook = _text(screen.query_one("#problem-outlook"))
+        assert "Will more samples help?" in outlook and fit is not None
+        n, c = store.counts(run.id)["q1"]
+        ahead = more_samples(fit, n, c, max(n, 10))
+        assert f"{100 * ahead.p_next:.2g}%" in outlook and f"{c} of {n}" in outlook
         table = screen.query_one("#problem-samples", DataTable)
         assert table.row_count == 4
         await pilot.press("down", "down", "down", "enter")
@@ -406,6 +416,23 @@ async def test_compare_runs_against_samples_and_cost(replayed: Replayed) -> None
         assert screen.axis == "flops" and "parameter count" in _text(plot)
         await pilot.press("f", "x")
         assert screen.axis == "samples" and not screen.fits
+        # the second run against the first, paired by problem
+        want = compare_runs(store.counts(large.id), store.counts(small.id))
+        assert len(screen.paired) == 1 and screen.paired[0] is not None
+        got = screen.paired[0]
+        assert np.allclose(got.difference, want.difference)
+        assert np.array_equal(got.ks, want.ks)
+        assert np.allclose(got.prob_a_better, want.prob_a_better)
+        paired = _text(screen.query_one("#compare-paired"))
+        last = got.at(int(got.ks[-1]))
+        assert "paired by problem" in paired and f"{100 * last.difference:+.1f}" in paired
+        await pilot.press("d")
+        assert screen.difference and "minus the first run" in str(plot.border_title)
+        diff = plot.plot.series[0]
+        assert diff.ys == pytest.approx(list(got.difference))
+        assert plot.plot.bands and plot.plot.y_range[0] < 0 < plot.plot.y_range[1]
+        await pilot.press("d")
+        assert not screen.difference
         await pilot.press("escape")
         await wait_for(lambda: isinstance(app.screen, RunsScreen))
         await _quit(app)
@@ -525,3 +552,24 @@ def test_compare_counts_flops_like_the_report() -> None:
     for k in (1, 3, 10):
         assert curve.cost(k, "flops") == pytest.approx(prompt + k * sample, rel=1e-12)
     assert not curve.flops_approx
+
+
+def test_problem_view_outlook_of_an_unsolved_problem() -> None:
+    """The problem view's "will more samples help?" for an unsolved problem: the numbers of
+    `analysis.more_samples` under the run's fit, for as many more samples as drawn and ten
+    times that."""
+    from analysis import BetaBinomialFit
+    from monkeys_tui.screens.problem import outlook_extras, outlook_text
+
+    fit = BetaBinomialFit(0.4, 2.0, 1.0, 0.0, 50, model="zero_inflated_beta", zero_mass=0.3)
+    text = outlook_text(fit, 40, 0).plain
+    small, large = outlook_extras(40)
+    assert (small, large) == (40, 400)
+    for extra in (small, large):
+        m = more_samples(fit, 40, 0, extra)
+        pct = f"{100 * m.p_solve:.2g}%" if m.p_solve < 0.1 else f"{100 * m.p_solve:.0f}%"
+        assert f"{extra:,} more samples: solved with probability {pct}" in text
+    solvable = more_samples(fit, 40, 0, small).p_solvable
+    assert f"pass rate above zero: {100 * solvable:.0f}%" in text
+    assert "p = 0 (30%)" in text
+    assert "no fit yet" in outlook_text(None, 3, 0).plain

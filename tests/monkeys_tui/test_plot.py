@@ -162,6 +162,25 @@ def test_summary_plot_draws_observed_fits_and_forecast() -> None:
     assert "observed" in text and "10k" in text
 
 
+def test_summary_plot_draws_pass_hat_and_the_guessing_baseline() -> None:
+    from analysis import guessing_curve, log_spaced_ks, pass_hat_curve
+
+    rng = np.random.default_rng(4)
+    counts = {f"p{i}": (30, int(rng.binomial(30, pi))) for i, pi in enumerate(rng.random(25))}
+    guess = guessing_curve({f"p{i}": str(i % 4) for i in range(25)}, log_spaced_ks(100_000, 160))
+    plot = summary_plot(_summary(counts), guess)
+    hat = next(s for s in plot.series if s.label == "pass^k")
+    want = pass_hat_curve(counts)
+    for k, v in zip(hat.xs, hat.ys, strict=True):
+        assert v == pytest.approx(want.at(int(k)))
+    assert max(hat.xs) == want.k_max == 30
+    g = next(s for s in plot.series if s.label == "guessing")
+    assert g.style == "dashed" and max(g.xs) <= plot.x_range[1]  # type: ignore[index]
+    assert g.ys[0] == pytest.approx(guess.coverage[0])
+    text = "\n".join(_lines(plot, 80, 24))
+    assert "pass^k" in text and "guessing" in text
+
+
 def test_summary_plot_without_a_curve_says_so() -> None:
     plot = summary_plot(_summary({"a": (0, 0), "b": (3, 1)}))
     assert plot.message and not plot.series

@@ -119,3 +119,30 @@ def test_precision_curves_carry_pass_hat_and_guessing(world: World) -> None:
     assert np.allclose(pc.pass_hat, pass_hat_curve(data.counts, pc.ks.astype(int)).values)
     # the three reference answers (4, 9, 1/2) differ: guessing from the others never hits
     assert np.all(pc.guessing == 0.0) and "other problems" in pc.guessing_note
+
+
+def test_show_prints_pass_hat_majority_guessing_outlook_and_paired(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monkeys_tui.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert (
+        main(["show", str(world.run_b), "--db", str(world.db), "--against", str(world.run_a)]) == 0
+    )
+    out = capsys.readouterr().out
+    with Store.open(world.db) as store:
+        counts_a, counts_b = store.counts(world.run_a), store.counts(world.run_b)
+        data = load_run(store, world.run_b)
+    # pass^k at k = 2 of run B: q0 2/2 -> 1, q1 1/2 -> 0, q2 0/2 -> 0
+    assert "pass^k" in out and "majority vote" in out and "guessing" in out
+    hat = pass_hat_curve(counts_b, [2]).values[0]
+    assert hat == pytest.approx(1 / 3) and f"{100 * hat:.1f}%" in out
+    pc = precision_curves(data)
+    assert pc is not None and pc.majority is not None
+    assert f"{100 * pc.majority[0]:.1f}%" in out
+    # will more samples help run B's unsolved q2, and B against A paired by problem
+    assert "will more samples help?" in out and "q2" in out
+    cmp = compare_runs(counts_b, counts_a, bootstrap=1000, draws=2000)
+    assert f"paired: run {world.run_b} (A) against run {world.run_a} (B)" in out
+    assert f"{100 * cmp.difference[-1]:+.1f}" in out

@@ -1,0 +1,76 @@
+"""What `monkeys show RUN` prints after coverage: pass^k next to coverage, majority vote and
+the guessing baseline at k (final-answer suites); will more samples help the unsolved
+problems; and with ``--against RUN_B`` the paired comparison of the two runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from analysis import coverage_curve, pass_hat_curve, precision_curve
+from monkeys_tui._safe import literal_text
+from store import Store
+
+
+def print_statistics(
+    console: Console, store: Store, run_id: int, *, against: int | None = None
+) -> None:
+    """The tables described in the module doc, for stored run ``run_id``."""
+    from reports import build_votes, load_run  # imports matplotlib: only when used
+    from reports._statreport import outlook_rows, paired_rows
+    from reports._stats import OUTLOOK_EXTRA, outlook, paired, pct, run_guessing, table_ks
+
+    data = load_run(store, run_id)
+    counts = data.counts
+    if counts and min(n for n, _ in counts.values()) >= 1:
+        curve = coverage_curve(counts)
+        ks = table_ks(curve.k_max)
+        hat = pass_hat_curve(counts, ks)
+        guess = run_guessing(data.problems, data.run.suite, ks)
+        votes = {p: v for p, v in build_votes(data).items() if v}
+        majority = (
+            precision_curve(votes, ks, method="majority") if votes else np.full(len(ks), np.nan)
+        )
+        t = Table(
+            title="at k samples: coverage (one passes), pass^k (all k pass), majority vote, "
+            "and a guesser drawing from the answer distribution",
+            title_justify="left",
+        )
+        t.add_column("k", justify="right")
+        t.add_column("coverage", justify="right")
+        t.add_column("pass^k", justify="right")
+        if votes:
+            t.add_column("majority vote", justify="right")
+        if guess.curve is not None:
+            t.add_column("guessing", justify="right")
+        for j, k in enumerate(ks):
+            row = [f"{k:,}", pct(float(curve.coverage[k - 1])), pct(float(hat.values[j]))]
+            if votes:
+                row.append(pct(float(majority[j])))
+            if guess.curve is not None:
+                row.append(pct(float(guess.curve.coverage[j])))
+            t.add_row(*row)
+        console.print(t)
+        if votes and any(math.isnan(float(v)) for v in majority):
+            console.print(
+                "majority vote: — where some problem has fewer than k answers", style="dim"
+            )
+        if guess.curve is not None:
+            console.print(literal_text(f"guessing: {guess.note}", "dim"))
+    table = outlook_rows(run_id, outlook(counts, OUTLOOK_EXTRA))
+    if table is not None:
+        console.print(table)
+    if against is not None:
+        other = store.get_run(against)
+        cmp = paired(counts, store.counts(other.id))
+        if cmp is None:
+            console.print(f"run {run_id} and run {other.id} share no verified problem")
+            return
+        console.print(paired_rows(run_id, other.id, cmp))
+        if cmp.left_out:
+            console.print(
+                f"{len(cmp.left_out)} problems not verified in both runs are left out", style="dim"
+            )
