@@ -1,16 +1,17 @@
 """The README's figures of the statistics beyond coverage, on replayed data.
 
-``python -m reports._statdemo docs/stats`` writes, into a temporary directory, a GSM8K-style
-suite (test and train files in the real format, answers skewed towards small round numbers as
-on GSM8K) and two replay files: two synthetic "monkeys" that share which problems are hard
-(per-problem pass rates from the same quantile of two Beta laws; a quarter of the problems
-never pass for either), whose wrong answers are near misses or popular answers. Both are
-sampled with 100 samples per problem through the real replay backend and final-answer
-verifier into a real store (`monkeys run`), and the first once more with the adaptive policy
-(the same budget, spent where more samples promise the most). `monkeys report` builds the
-figures; four are copied to the output directory: ``coverage.png`` (with the guessing
-baseline), ``precision.png`` (coverage, pass^k, majority vote, guessing), ``paired.png`` (the
-two uniform runs) and ``outlook.png`` (the adaptive run's unsolved problems).
+``python -m monkeys_tui._statdemo docs/stats`` writes, into a temporary directory, a
+GSM8K-style suite (test and train files in the real format, answers skewed towards small
+round numbers as on GSM8K) and two replay files: two synthetic "monkeys" that share which
+problems are hard (per-problem pass rates from the same quantile of two Beta laws; a quarter
+of the problems never pass for either), whose wrong answers are near misses or popular
+answers. Both are sampled with 100 samples per problem through the real replay backend and
+final-answer verifier into a real store (`monkeys run`), and the first once more with the
+adaptive policy (the same budget, spent where more samples promise the most). `monkeys
+report` builds the figures; four are copied to the output directory: ``coverage.png`` (with
+the guessing baseline), ``precision.png`` (coverage, pass^k, majority vote, guessing),
+``paired.png`` (the two uniform runs) and ``outlook.png`` (the adaptive run's unsolved
+problems).
 """
 
 from __future__ import annotations
