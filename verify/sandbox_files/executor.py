@@ -355,7 +355,8 @@ class Zygote:
         self._pending: int | None = None
 
     def spawn(self, fds: tuple[int, int, int, int, int], req: dict[str, Any], cpu_s: int) -> Proc:
-        job = {k: req[k] for k in ("memory_mb", "fsize_mb", "nproc", "uid", "workdir") if k in req}
+        keys = ("memory_mb", "fsize_mb", "nproc", "uid", "workdir", "join")
+        job: dict[str, Any] = {k: req[k] for k in keys if k in req}
         job["cpu_s"] = cpu_s
         socket.send_fds(self.sock, [json.dumps(job).encode()], list(fds))
         msg = json.loads(self.sock.recv(4096) or b"{}")
