@@ -343,7 +343,7 @@ class DockerSandbox:
         req.update(
             fsize_mb=max(1, self.limits.tmpfs_mb // 2),
             uid=SAMPLE_UID,
-            workdir="/tmp/run",
+            workdir="/tmp",
             kill_all=True,
             **extra,
         )

@@ -232,7 +232,7 @@ async def test_sample_runs_unprivileged_in_fresh_tmp(warm: DockerSandbox) -> Non
         "import os\nprint(os.getuid(), os.getgid(), sorted(os.listdir('/tmp')))", timeout_s=5
     )
     # a uid that is neither the executor's (root) nor pid 1's (nobody)
-    assert res.stdout == f"{SAMPLE_UID} {SAMPLE_UID} ['run']\n"
+    assert res.stdout == f"{SAMPLE_UID} {SAMPLE_UID} []\n"
 
 
 KILL_EVERYTHING = textwrap.dedent(
