@@ -48,6 +48,7 @@ import re
 import resource
 import secrets
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -161,27 +162,11 @@ def wipe(path: str) -> None:
                         with contextlib.suppress(OSError):
                             os.chmod(os.path.join(root, d), 0o700)
                 os.chmod(p, 0o700)
-                _rmtree(p)
+                shutil.rmtree(p, ignore_errors=True)
             else:
                 os.unlink(p)
         except OSError:
             pass
-
-
-def _rmtree(path: str) -> None:
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(root, name))
-        for name in dirs:
-            p = os.path.join(root, name)
-            with contextlib.suppress(OSError):
-                if os.path.islink(p):
-                    os.unlink(p)
-                else:
-                    os.rmdir(p)
-    with contextlib.suppress(OSError):
-        os.rmdir(path)
 
 
 _LIBC: list[Any] = []
@@ -352,7 +337,6 @@ class Zygote:
         child.close()
         self.pid = pid
         self.sock = parent
-        self._pending: int | None = None
 
     def spawn(self, fds: tuple[int, int, int, int, int], req: dict[str, Any], cpu_s: int) -> Proc:
         keys = ("memory_mb", "fsize_mb", "nproc", "uid", "workdir", "join")
@@ -362,8 +346,7 @@ class Zygote:
         msg = json.loads(self.sock.recv(4096) or b"{}")
         if "pid" not in msg:
             raise RuntimeError(f"the zygote did not start the sample: {msg}")
-        self._pending = int(msg["pid"])
-        return Proc(self._pending, self)
+        return Proc(int(msg["pid"]), self)
 
     def wait_readable(self, until: float) -> None:
         select.select([self.sock], [], [], max(0.0, min(0.05, until - time.monotonic())))
@@ -375,9 +358,7 @@ class Zygote:
         data = self.sock.recv(4096)
         if not data:
             raise RuntimeError("the zygote exited")
-        msg = json.loads(data)
-        self._pending = None
-        return int(msg["returncode"])
+        return int(json.loads(data)["returncode"])
 
 
 def _zygote_loop(sock: socket.socket) -> None:
@@ -495,8 +476,6 @@ def run_case(req: dict[str, Any], stdin: str, zygote: Zygote | None) -> tuple[di
     timeout_s = float(req.get("timeout_s", 10.0))
     cap = int(req.get("output_cap", 16384))
     token = secrets.token_hex(16)
-    python = req.get("python") or sys.executable
-    command = req.get("command") or [python, "-I", os.path.abspath(__file__), "harness"]
     cpu_s = int(timeout_s) + 1
     out, err = Capture(cap), Capture(cap)
     oom_counter = req.get("oom_counter") or OOM_CONTROL
@@ -512,6 +491,8 @@ def run_case(req: dict[str, Any], stdin: str, zygote: Zygote | None) -> tuple[di
         if zygote is not None:
             proc = zygote.spawn(child_fds, req, cpu_s)
         else:
+            python = req.get("python") or sys.executable
+            command = req.get("command") or [python, "-I", os.path.abspath(__file__), "harness"]
             pid = os.fork()
             if pid == 0:
                 try:
