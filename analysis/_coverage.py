@@ -178,13 +178,18 @@ class CoverageCurve:
 
     def at(self, k: int) -> float:
         """Coverage at one ``k`` of the curve; raises ``ValueError`` where it is not defined."""
-        hit = np.flatnonzero(self.ks == k)
-        if hit.size == 0:
-            raise ValueError(f"k={k} is not on this curve")
-        v = float(self.coverage[hit[0]])
+        v = float(self.coverage[k_index(self.ks, k)])
         if np.isnan(v):
             raise ValueError(f"coverage at k={k} is unknown: k_max={self.k_max}. {self.note}")
         return v
+
+
+def k_index(ks: IntArray, k: int, missing: str = "is not on this curve") -> int:
+    """The position of `k` in a curve's `ks`; ``ValueError`` ("k=K " + `missing`) when absent."""
+    hit = np.flatnonzero(ks == k)
+    if hit.size == 0:
+        raise ValueError(f"k={k} {missing}")
+    return int(hit[0])
 
 
 def coverage_curve(counts: CountsInput, ks: ArrayLike | None = None) -> CoverageCurve:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._coverage import _as_ks
+from ._coverage import _as_ks, k_index
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -55,10 +55,7 @@ class GuessingCurve:
         return len(self.problems)
 
     def at(self, k: int) -> float:
-        hit = np.flatnonzero(self.ks == k)
-        if hit.size == 0:
-            raise ValueError(f"k={k} is not on this curve")
-        return float(self.coverage[hit[0]])
+        return float(self.coverage[k_index(self.ks, k)])
 
 
 def guessing_curve(

@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._betabinom import BetaBinomialFit, fit_beta_binomial
-from ._coverage import _as_ks, coverage_curve, log_spaced_ks, pass_at_k_matrix
+from ._coverage import _as_ks, coverage_curve, k_index, log_spaced_ks, pass_at_k_matrix
 from ._estimate import percentile_band
 
 FloatArray = NDArray[np.float64]
@@ -90,10 +90,7 @@ class PairedComparison:
     left_out: tuple[str, ...] = field(default=())
 
     def at(self, k: int) -> PairedPoint:
-        hit = np.flatnonzero(self.ks == k)
-        if hit.size == 0:
-            raise ValueError(f"k={k} is not compared (k_max={self.k_max})")
-        i = int(hit[0])
+        i = k_index(self.ks, k, f"is not compared (k_max={self.k_max})")
         return PairedPoint(
             k,
             float(self.difference[i]),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._coverage import CountsInput, as_counts, coverage_curve, pass_at_k
+from ._coverage import CountsInput, as_counts, coverage_curve, k_index, pass_at_k
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -52,10 +52,7 @@ class PassHatCurve:
 
     def at(self, k: int) -> float:
         """pass^k at one ``k`` of the curve; raises ``ValueError`` where it is not defined."""
-        hit = np.flatnonzero(self.ks == k)
-        if hit.size == 0:
-            raise ValueError(f"k={k} is not on this curve")
-        v = float(self.values[hit[0]])
+        v = float(self.values[k_index(self.ks, k)])
         if np.isnan(v):
             raise ValueError(f"pass^{k} is unknown: k_max={self.k_max}. {self.note}")
         return v
