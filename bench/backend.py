@@ -52,7 +52,7 @@ from backends import (
     SamplingParams,
     resolve_model,
 )
-from suites._humaneval import HUMANEVAL_STOP, humaneval
+from monkeys_suites._humaneval import HUMANEVAL_STOP, humaneval
 
 GOAL = 3.0
 _KEEP: list[object] = []

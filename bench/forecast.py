@@ -35,12 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-# Run as a script, this file's folder comes first on sys.path and "analysis" would be
-# bench/analysis.py.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-sys.path[:] = [_ROOT] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-sys.modules.pop("analysis", None)
-from analysis import coverage_curve, fit_beta_binomial, fit_power_law  # noqa: E402
+from monkeys_analysis import coverage_curve, fit_beta_binomial, fit_power_law
 
 FloatArray = NDArray[np.float64]
 KS = (1_000, 10_000)

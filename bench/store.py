@@ -25,8 +25,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from backends._protocol import SampleFinished, SamplingParams  # noqa: E402
+from monkeys_suites._problem import Problem, ProblemKind  # noqa: E402
 from store import RunSpec, Store  # noqa: E402
-from suites._problem import Problem, ProblemKind  # noqa: E402
 from verify._verdict import Status, Verdict  # noqa: E402
 
 N_ROWS = 1_000_000

@@ -40,12 +40,12 @@ if str(ROOT) not in sys.path:
 from textual import events  # noqa: E402
 
 from backends import SamplingParams  # noqa: E402
+from monkeys_scheduler import SampleGenerating, SampleVerified  # noqa: E402
+from monkeys_suites import Problem, ProblemKind  # noqa: E402
 from monkeys_tui.app import MonkeysApp  # noqa: E402
 from monkeys_tui.screens.live import LiveScreen  # noqa: E402
 from monkeys_tui.widgets.grid import AttemptGrid  # noqa: E402
-from scheduler import SampleGenerating, SampleVerified  # noqa: E402
 from store import RunSpec, Store  # noqa: E402
-from suites import Problem, ProblemKind  # noqa: E402
 
 N_PROBLEMS = 1_000
 BUDGET = 100

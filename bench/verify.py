@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from suites import Problem, ProblemKind
+from monkeys_suites import Problem, ProblemKind
 from verify import (
     DEFAULT_TAG,
     BwrapSandbox,

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from analysis import (
+from monkeys_analysis import (
     BetaBinomialFit,
     CoverageCurve,
     Estimate,
@@ -108,7 +108,7 @@ def summarize(
 
     Problems in ``exclude`` are left out of everything (coverage is then over the others).
     The curve waits until every remaining problem has at least one verdict; with uneven n
-    (a running run) it follows the policy of `analysis.coverage_curve` (defined up to
+    (a running run) it follows the policy of `monkeys_analysis.coverage_curve` (defined up to
     ``k_max``); the beta-binomial fit uses every problem's own (n, c). ``bootstrap`` resamples
     per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md;
     ``"auto"`` also weighs the zero-inflated model).

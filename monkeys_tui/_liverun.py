@@ -11,11 +11,9 @@ import contextlib
 import time
 from collections import deque
 
-from analysis import GuessingCurve, log_spaced_ks
 from backends import Backend
-from monkeys_tui._live import Rate
-from monkeys_tui._session import make_policy_for, make_verifier
-from scheduler import (
+from monkeys_analysis import GuessingCurve, log_spaced_ks
+from monkeys_scheduler import (
     Notice,
     RunEvent,
     RunStateChanged,
@@ -23,8 +21,10 @@ from scheduler import (
     SchedulerConfig,
     VerifierLike,
 )
+from monkeys_suites import Problem
+from monkeys_tui._live import Rate
+from monkeys_tui._session import make_policy_for, make_verifier
 from store import RunRecord, Store
-from suites import Problem
 from verify import Sandbox
 
 # Policies the stop-on-solve control switches between.
@@ -128,7 +128,7 @@ class LiveRun:
         """The guessing baseline of the run's final-answer problems (None without any), on
         log-spaced k up to 100,000; computed once (it depends on the problems only)."""
         if not self._guessed:
-            from reports._stats import run_guessing  # imports matplotlib: only when used
+            from monkeys_reports._stats import run_guessing  # imports matplotlib: only when used
 
             self._guessed = True
             found = [p for p in self.problems.values() if p.answer is not None]

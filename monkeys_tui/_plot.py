@@ -23,7 +23,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from analysis import GuessingCurve
+from monkeys_analysis import GuessingCurve
 from monkeys_tui._live import CurveSummary
 from monkeys_tui._safe import literal
 

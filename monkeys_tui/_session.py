@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analysis import fit_beta_binomial, more_samples
 from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
 from backends.models import DEFAULT_MODEL
-from scheduler import POLICIES, NextPass, Policy, SchedulerConfig, VerifierLike, make_policy
+from monkeys_analysis import fit_beta_binomial, more_samples
+from monkeys_scheduler import POLICIES, NextPass, Policy, SchedulerConfig, VerifierLike, make_policy
+from monkeys_suites import Problem, ProblemKind, Suite, load_suite
 from store import RunRecord, RunSpec, Store, clean_text
-from suites import Problem, ProblemKind, Suite, load_suite
 from verify import Sandbox, Status, Verdict, Verifier, open_sandbox
 
 DEFAULT_DB = Path("monkeys.db")
@@ -47,7 +47,7 @@ class RunOptions:
     db: Path = field(default_factory=lambda: DEFAULT_DB)
     new: bool = False  # always start a new run instead of resuming a matching one
     name: str = ""
-    policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (scheduler._policy)
+    policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (monkeys_scheduler._policy)
     # --backend openai: the server, the NAME of the environment variable holding its key (never
     # the key itself), the model name it serves (default: model), HTTP requests in flight
     base_url: str | None = None

@@ -10,7 +10,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from analysis import coverage_curve, pass_hat_curve, precision_curve
+from monkeys_analysis import coverage_curve, pass_hat_curve, precision_curve
 from monkeys_tui._safe import literal_text
 from store import Store
 
@@ -19,9 +19,9 @@ def print_statistics(
     console: Console, store: Store, run_id: int, *, against: int | None = None
 ) -> None:
     """The tables described in the module doc, for stored run ``run_id``."""
-    from reports import build_votes, load_run  # imports matplotlib: only when used
-    from reports._statreport import outlook_rows, paired_rows
-    from reports._stats import OUTLOOK_EXTRA, outlook, paired, pct, run_guessing, table_ks
+    from monkeys_reports import build_votes, load_run  # imports matplotlib: only when used
+    from monkeys_reports._statreport import outlook_rows, paired_rows
+    from monkeys_reports._stats import OUTLOOK_EXTRA, outlook, paired, pct, run_guessing, table_ks
 
     data = load_run(store, run_id)
     counts = data.counts

@@ -27,8 +27,8 @@ import numpy as np
 from rich.console import Console
 from scipy import stats
 
+from monkeys_reports import ReportOptions, build_report, render, write_figures
 from monkeys_tui.cli import main as monkeys
-from reports import ReportOptions, build_report, render, write_figures
 from store import Store
 
 N_PROBLEMS = 150

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from backends import Backend
+from monkeys_scheduler import Notice, SchedulerConfig
 from monkeys_tui._liverun import LiveRun
 from monkeys_tui._session import (
     RunOptions,
@@ -32,7 +33,6 @@ from monkeys_tui.screens.help import HelpScreen
 from monkeys_tui.screens.live import LiveScreen
 from monkeys_tui.screens.runform import Opened
 from monkeys_tui.screens.runs import RunsScreen
-from scheduler import Notice, SchedulerConfig
 from store import Store
 from verify import Sandbox
 

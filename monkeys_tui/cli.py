@@ -11,10 +11,10 @@ from rich.text import Text
 
 from backends import BackendError
 from backends.models import ModelUnavailable
+from monkeys_suites import SuiteError
 from monkeys_tui._safe import literal_text
 from monkeys_tui.commands import COMMANDS
 from store import StoreError
-from suites import SuiteError
 from verify import SandboxUnavailable
 
 EXIT_USAGE = 2

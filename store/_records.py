@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends._protocol import SamplingParams
-from suites._problem import Problem, ProblemKind
+from monkeys_suites._problem import Problem, ProblemKind
 from verify._audit_types import ProblemAudit, ReferenceOutcome, SuspectReason, SuspectTest
 from verify._verdict import Status, Verdict
 

@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from backends._protocol import SampleFinished
+from monkeys_suites._problem import Problem
 from store._migrations import MIGRATIONS, DbState, check_compatible, read_state
 from store._records import (
     AUDIT_COLUMNS,
@@ -57,7 +58,6 @@ from store._records import (
     verdict_from_row,
 )
 from store._schema import POLICIES, RUN_STATUSES
-from suites._problem import Problem
 from verify._audit_types import ProblemAudit, audit_key
 from verify._verdict import Verdict
 

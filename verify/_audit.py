@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from suites._problem import Problem, ProblemKind
+from monkeys_suites._problem import Problem, ProblemKind
 from verify._audit_types import (
     HEAD,
     ProblemAudit,

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-from suites._problem import Problem, ProblemKind
+from monkeys_suites._problem import Problem, ProblemKind
 from verify._verdict import Status
 
 HEAD = 200  # characters of an input or an output kept as evidence

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suites._problem import Problem
+from monkeys_suites._problem import Problem
 from verify._image import sandbox_file
 
 DRIVER_OVERHEAD_S = 30.0  # unpacking and patching, on top of the problem's time limit

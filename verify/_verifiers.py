@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from suites._problem import Problem, ProblemKind
+from monkeys_suites._problem import Problem, ProblemKind
 from verify._math import answers_match, extract_answer
 from verify._repo import (
     DRIVER_OVERHEAD_S,

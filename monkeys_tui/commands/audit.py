@@ -23,12 +23,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from monkeys_suites import Problem, importer_names, load_suite, suite_names
 from monkeys_tui._live import observed_at, pct, report_ks, summarize
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB
 from monkeys_tui.commands._registry import command
 from store import Store
-from suites import Problem, importer_names, load_suite, suite_names
 from verify import (
     KINDS,
     ProblemAudit,

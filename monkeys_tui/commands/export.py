@@ -28,7 +28,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command("export", "a run's samples joined with their verdicts, as JSONL or CSV", configure=_args)
 def cmd_export(ns: argparse.Namespace, console: Console) -> int:
-    from reports import export_run
+    from monkeys_reports import export_run
 
     with Store.open(ns.db) as store:
         store.get_run(ns.run_id)  # a clear error for a missing run, before any file is made

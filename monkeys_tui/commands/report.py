@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from analysis import ModelShape, Prices
+from monkeys_analysis import ModelShape, Prices
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB
 from monkeys_tui.commands._registry import command
@@ -96,7 +96,7 @@ def _prices(ns: argparse.Namespace) -> tuple[dict[str, Prices], Prices | None]:
 
 
 def _shapes(ns: argparse.Namespace) -> dict[str, ModelShape]:
-    from reports import parse_shape
+    from monkeys_reports import parse_shape
 
     out = {}
     for item in ns.model_shape:
@@ -107,8 +107,8 @@ def _shapes(ns: argparse.Namespace) -> dict[str, ModelShape]:
 
 @command("report", "tables and figures (PNG/SVG) of one or more stored runs", configure=_args)
 def cmd_report(ns: argparse.Namespace, console: Console) -> int:
-    from reports import ReportOptions, ScorerError, build_report, make_scorer, render
-    from reports import write_figures as figures
+    from monkeys_reports import ReportOptions, ScorerError, build_report, make_scorer, render
+    from monkeys_reports import write_figures as figures
 
     if ns.subsets < 1 or ns.score_workers < 1 or ns.bootstrap < 0:
         raise ValueError("--subsets and --score-workers must be >= 1, --bootstrap >= 0")

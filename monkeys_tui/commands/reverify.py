@@ -18,12 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from analysis import coverage_curve
+from monkeys_analysis import coverage_curve
+from monkeys_scheduler import ReverifyReport, reverify_run
 from monkeys_tui._live import pct, report_ks
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB
 from monkeys_tui.commands._registry import command
-from scheduler import ReverifyReport, reverify_run
 from store import Store
 from verify import KINDS, Verifier, open_sandbox
 

@@ -16,6 +16,14 @@ from rich.text import Text
 
 from backends import backend_names
 from backends.models import DEFAULT_MODEL
+from monkeys_scheduler import (
+    Notice,
+    RunEvent,
+    SampleGenerated,
+    SampleVerified,
+    Scheduler,
+)
+from monkeys_suites import importer_names, suite_names
 from monkeys_tui._live import coverage_table, pct, pct_band, save_fits, summarize
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import (
@@ -30,15 +38,7 @@ from monkeys_tui._session import (
 )
 from monkeys_tui.commands._registry import command
 from monkeys_tui.commands.audit import auto_audit, print_audit
-from scheduler import (
-    Notice,
-    RunEvent,
-    SampleGenerated,
-    SampleVerified,
-    Scheduler,
-)
 from store import Store
-from suites import importer_names, suite_names
 from verify import Verifier
 
 

@@ -2,16 +2,16 @@
 
 Cost is per problem: tokens(k) = mean prompt tokens + k x mean completion tokens (the prompt is
 read once per problem; every sample decodes its own completion), and FLOPs(k) counted as
-`monkeys report` counts them (`analysis` cost functions, the paper's 2(N + 2 L d ctx) per token)
-with the model's shape read from its GGUF header (`reports.model_shape`). A model known only by
-name (e.g. served by a server) falls back to 2 N tokens(k) with N read from its name
+`monkeys report` counts them (`monkeys_analysis` cost functions, the paper's 2(N + 2 L d ctx) per
+token) with the model's shape read from its GGUF header (`monkeys_reports.model_shape`). A model
+known only by name (e.g. served by a server) falls back to 2 N tokens(k) with N read from its name
 (``...-7b-...``), marked "≈".
 
 Against samples the plot also shows each final-answer run's guessing baseline (a guesser
-drawing answers from the suite's answer distribution, `reports.run_guessing`). With two or
+drawing answers from the suite's answer distribution, `monkeys_reports.run_guessing`). With two or
 more runs of the same problems, each run is compared with the first, paired by problem
-(`analysis.compare_runs`): the table gives the difference in coverage with its 95 % bootstrap
-band and the posterior probability that the run beats the first; `d` plots the difference
+(`monkeys_analysis.compare_runs`): the table gives the difference in coverage with its 95 %
+bootstrap band and the posterior probability that the run beats the first; `d` plots the difference
 against k with its band.
 """
 
@@ -30,7 +30,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from analysis import (
+from monkeys_analysis import (
     GuessingCurve,
     ModelShape,
     PairedComparison,
@@ -121,8 +121,8 @@ def load_curve(store: Store, run_id: int) -> RunCurve:
     xs, ys = observed_points(summary)
     n, prompt, completion = store.usage(run_id)
     k_max = int(summary.curve.k_max) if summary.curve is not None else 0
-    from reports._params import GGUFError, model_shape  # imports matplotlib: only when used
-    from reports._stats import run_guessing
+    from monkeys_reports._params import GGUFError, model_shape  # imports matplotlib: only when used
+    from monkeys_reports._stats import run_guessing
 
     finals = [p for p in store.run_problems(run_id) if p.answer is not None]
     guessing = (
@@ -155,7 +155,7 @@ def load_curve(store: Store, run_id: int) -> RunCurve:
 def load_paired(curves: list[RunCurve]) -> list[PairedComparison | None]:
     """Each run after the first against the first, paired by problem (None when their
     problems differ or no problem is verified in both)."""
-    from reports._stats import paired
+    from monkeys_reports._stats import paired
 
     if len(curves) < 2:
         return []
@@ -352,7 +352,7 @@ class CompareScreen(Screen[None]):
 def paired_table(curves: list[RunCurve], compared: list[PairedComparison | None]) -> Table:
     """Each run against the first at k = 1 and at the largest k both drew: the difference in
     coverage with its 95 % bootstrap band, and the posterior probability that it is better."""
-    from reports._stats import probability, signed_pct
+    from monkeys_reports._stats import probability, signed_pct
 
     t = Table(expand=True, box=None, title_justify="left")
     if not compared:

@@ -27,10 +27,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from monkeys_scheduler import VerifierLike
+from monkeys_suites import Problem, ProblemKind
 from monkeys_tui._safe import literal, literal_text
-from scheduler import VerifierLike
 from store import SampleRecord, Store
-from suites import Problem, ProblemKind
 from verify import Verdict
 
 VerifierSource = Callable[[], VerifierLike | None]

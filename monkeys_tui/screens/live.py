@@ -16,6 +16,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, RichLog, Static
 
+from monkeys_scheduler import (
+    BudgetChanged,
+    Notice,
+    RunStarted,
+    RunStateChanged,
+    SampleAborted,
+    SampleGenerated,
+    SampleGenerating,
+    SampleVerified,
+)
 from monkeys_tui._live import (
     CurveSummary,
     coverage_table,
@@ -33,16 +43,6 @@ from monkeys_tui.screens.inspector import SampleScreen
 from monkeys_tui.screens.problem import ProblemScreen
 from monkeys_tui.widgets.grid import FINISHED, LOOKS, SKIPPED, STATUS_CELL, AttemptGrid, Cell
 from monkeys_tui.widgets.plot import CoveragePlot
-from scheduler import (
-    BudgetChanged,
-    Notice,
-    RunStarted,
-    RunStateChanged,
-    SampleAborted,
-    SampleGenerated,
-    SampleGenerating,
-    SampleVerified,
-)
 
 if TYPE_CHECKING:
     from monkeys_tui.app import MonkeysApp

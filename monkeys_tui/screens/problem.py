@@ -1,6 +1,6 @@
 """One problem: every sample with its status, (final-answer problems) the distinct answers
 with their vote counts, and whether more samples would help it: under a zero-inflated
-beta-binomial fitted to the whole run (`analysis.more_samples`), the probability that its
+beta-binomial fitted to the whole run (`monkeys_analysis.more_samples`), the probability that its
 pass rate is above zero and what N more samples would bring."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
-from analysis import BetaBinomialFit, fit_beta_binomial, more_samples
+from monkeys_analysis import BetaBinomialFit, fit_beta_binomial, more_samples
+from monkeys_suites import Problem, ProblemKind
 from monkeys_tui._safe import literal_text
 from store import SampleRecord, Store
-from suites import Problem, ProblemKind
 from verify import answers_match, extract_answer
 
 STATUS_STYLE = {

@@ -20,11 +20,11 @@ from textual.worker import get_current_worker
 
 from backends import Backend, backend_names
 from backends.models import CATALOG
+from monkeys_scheduler import POLICIES
+from monkeys_suites import suite_names
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import RunOptions, make_backend, make_sandbox, prepare_run
-from scheduler import POLICIES
 from store import RunRecord, Store
-from suites import suite_names
 from verify import KINDS, Sandbox
 
 if TYPE_CHECKING:

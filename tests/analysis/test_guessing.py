@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import guessing_curve
+from monkeys_analysis import guessing_curve
 
 ANSWERS = st.sampled_from(["0", "1", "2", "7", "12", "x"])
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import coverage_curve
 from backends._protocol import SampleFinished, SamplingParams
+from monkeys_analysis import coverage_curve
+from monkeys_suites._problem import Problem, ProblemKind
 from monkeys_tui._live import (
     LIVE_BOOTSTRAP,
     TARGET_K,
@@ -24,7 +25,6 @@ from monkeys_tui._live import (
     summarize,
 )
 from store import RunSpec, Store
-from suites._problem import Problem, ProblemKind
 from verify import Status, Verdict
 
 

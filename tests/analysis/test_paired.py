@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from analysis import BetaBinomialFit, compare_runs, coverage_curve
+from monkeys_analysis import BetaBinomialFit, compare_runs, coverage_curve
 
 Counts = dict[str, tuple[int, int]]
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import pass_hat_curve, pass_hat_k
+from monkeys_analysis import pass_hat_curve, pass_hat_k
 
 
 def brute_all_pass(n: int, c: int, k: int) -> Fraction:
@@ -83,7 +83,7 @@ def test_curve_and_uneven_n_policy(pairs: list[tuple[int, int]]) -> None:
 
 
 def test_curve_excludes_problems_without_samples_and_is_below_coverage() -> None:
-    from analysis import coverage_curve
+    from monkeys_analysis import coverage_curve
 
     rng = np.random.default_rng(2)
     n = np.full(40, 30)

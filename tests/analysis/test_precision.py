@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import METHODS, Vote, coverage_curve, precision_curve, votes_from_samples
+from monkeys_analysis import METHODS, Vote, coverage_curve, precision_curve, votes_from_samples
 from store import SampleRecord
 from verify import Status, Verdict
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
-from analysis import (
+from monkeys_analysis import (
     LR_CRITICAL,
     BetaBinomialFit,
     expected_new_solves,

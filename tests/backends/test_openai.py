@@ -37,8 +37,8 @@ from backends._protocol import (
     SamplingParams,
     TextDelta,
 )
+from monkeys_scheduler import Scheduler, SchedulerConfig
 from monkeys_tui._session import RunOptions, make_backend, make_verifier, prepare_run
-from scheduler import Scheduler, SchedulerConfig
 from store import Store
 
 ALIAS = "smollm2"

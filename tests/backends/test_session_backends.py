@@ -20,6 +20,8 @@ from backends import (
     backend_names,
     open_backend,
 )
+from monkeys_scheduler import Notice, RunEvent, Scheduler, SchedulerConfig
+from monkeys_suites import Problem, ProblemKind
 from monkeys_tui._session import (
     REPLAY_SUITE,
     RecordedVerifier,
@@ -30,9 +32,7 @@ from monkeys_tui._session import (
     prepare_run,
     scheduler_config,
 )
-from scheduler import Notice, RunEvent, Scheduler, SchedulerConfig
 from store import RunRecord, Store
-from suites import Problem, ProblemKind
 from verify import Status, Verifier
 
 HE0_RIGHT = (

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Select
 
-from analysis import compare_runs, fit_beta_binomial, more_samples
 from backends import LlamaCppBackend, SamplingParams
+from monkeys_analysis import compare_runs, fit_beta_binomial, more_samples
+from monkeys_scheduler import SchedulerConfig
+from monkeys_suites import load_suite
 from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM
 from monkeys_tui._session import RunOptions
 from monkeys_tui.app import MonkeysApp
@@ -26,9 +28,7 @@ from monkeys_tui.screens.runform import RunFormScreen
 from monkeys_tui.screens.runs import RunsScreen
 from monkeys_tui.widgets.grid import AttemptGrid, Cell
 from monkeys_tui.widgets.plot import CoveragePlot
-from scheduler import SchedulerConfig
 from store import RunSpec, Store
-from suites import load_suite
 from verify import LocalSandbox
 
 from .conftest import (
@@ -531,7 +531,7 @@ async def test_opening_another_run_stops_the_open_one(replayed: Replayed) -> Non
 def test_compare_counts_flops_like_the_report() -> None:
     """With a known model shape, FLOPs(k) per problem is the paper's per-token count summed
     token by token: the prompt once (token i sees i tokens), then k samples of D tokens."""
-    from analysis import ModelShape, flops_per_token
+    from monkeys_analysis import ModelShape, flops_per_token
     from monkeys_tui.screens.compare import RunCurve
 
     shape = ModelShape(630_167_424, 24, 896, "catalog")
@@ -556,9 +556,9 @@ def test_compare_counts_flops_like_the_report() -> None:
 
 def test_problem_view_outlook_of_an_unsolved_problem() -> None:
     """The problem view's "will more samples help?" for an unsolved problem: the numbers of
-    `analysis.more_samples` under the run's fit, for as many more samples as drawn and ten
+    `monkeys_analysis.more_samples` under the run's fit, for as many more samples as drawn and ten
     times that."""
-    from analysis import BetaBinomialFit
+    from monkeys_analysis import BetaBinomialFit
     from monkeys_tui.screens.problem import outlook_extras, outlook_text
 
     fit = BetaBinomialFit(0.4, 2.0, 1.0, 0.0, 50, model="zero_inflated_beta", zero_mass=0.3)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from monkeys_suites import load_jsonl_suite
 from monkeys_tui.cli import main
 from store import Store
-from suites import load_jsonl_suite
 from tests.verify.audit_suite import MAX_FROM_ZERO, RUNS, write_audit_suite
 
 

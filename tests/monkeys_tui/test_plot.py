@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import coverage_curve
+from monkeys_analysis import coverage_curve
 from monkeys_tui._live import CurveSummary, summarize
 from monkeys_tui._plot import (
     DARK,
@@ -163,7 +163,7 @@ def test_summary_plot_draws_observed_fits_and_forecast() -> None:
 
 
 def test_summary_plot_draws_pass_hat_and_the_guessing_baseline() -> None:
-    from analysis import guessing_curve, log_spaced_ks, pass_hat_curve
+    from monkeys_analysis import guessing_curve, log_spaced_ks, pass_hat_curve
 
     rng = np.random.default_rng(4)
     counts = {f"p{i}": (30, int(rng.binomial(30, pi))) for i, pi in enumerate(rng.random(25))}

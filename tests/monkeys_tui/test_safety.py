@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from textual.widgets import Input
 
+from monkeys_scheduler import Notice
 from monkeys_tui.app import MonkeysApp
 from monkeys_tui.screens.compare import CompareScreen
 from monkeys_tui.screens.extend import ExtendScreen
@@ -15,7 +16,6 @@ from monkeys_tui.screens.live import LiveScreen
 from monkeys_tui.screens.problem import ProblemScreen
 from monkeys_tui.screens.runform import RunFormScreen
 from monkeys_tui.screens.runs import RunsScreen
-from scheduler import Notice
 from store import Store
 from verify import Status, Verdict
 

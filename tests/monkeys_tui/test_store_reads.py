@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from backends import SampleFinished, SamplingParams
+from monkeys_suites import Problem, ProblemKind
 from store import RunSpec, Store
-from suites import Problem, ProblemKind
 from verify import Status, Verdict
 
 

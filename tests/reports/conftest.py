@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from backends import SampleFinished, SamplingParams
+from monkeys_suites import Problem, ProblemKind
 from store import RunSpec, Store
-from suites import Problem, ProblemKind
 from verify import Verifier
 
 PROBLEMS = [

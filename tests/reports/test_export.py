@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from backends import SampleFinished, SamplingParams
+from monkeys_reports import EXPORT_COLUMNS, export_run
+from monkeys_suites import Problem, ProblemKind
 from monkeys_tui.cli import main
-from reports import EXPORT_COLUMNS, export_run
 from store import RunSpec, Store
-from suites import Problem, ProblemKind
 from verify import Status, Verdict
 
 HOSTILE = (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import ModelShape
-from reports import CATALOG_SHAPES, GGUFError, gguf_shape, model_shape, parse_shape
+from monkeys_analysis import ModelShape
+from monkeys_reports import CATALOG_SHAPES, GGUFError, gguf_shape, model_shape, parse_shape
 
 
 def _s(text: str) -> bytes:

@@ -1,4 +1,4 @@
-"""`reports` on a real store: the numbers of the tables against hand and brute-force
+"""`monkeys_reports` on a real store: the numbers of the tables against hand and brute-force
 computations, the figures written, the CLI."""
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import ModelShape, Prices, flops_per_token
-from monkeys_tui.cli import main
-from reports import (
+from monkeys_analysis import ModelShape, Prices, flops_per_token
+from monkeys_reports import (
     ReportOptions,
     build_report,
     build_votes,
@@ -22,7 +21,8 @@ from reports import (
     summarize_run,
     write_figures,
 )
-from reports._report import summary_rows
+from monkeys_reports._report import summary_rows
+from monkeys_tui.cli import main
 from store import Store
 from tests.reports.conftest import PROMPT_TOKENS, RUN_A, World
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from reports import ReportOptions, build_report, render
+from monkeys_reports import ReportOptions, build_report, render
 from store import Store
 from tests.reports.conftest import PROBLEMS, RUN_A, World
 from verify import ProblemAudit, Status, SuspectReason, SuspectTest, Verifier, audit_key

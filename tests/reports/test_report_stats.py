@@ -1,6 +1,6 @@
 """Reports beyond coverage on a real store: pass^k, the guessing baseline (its answer keys,
 the leave-one-out pool, train answers), the paired comparison of two runs and the outlook of
-unsolved problems, each against `analysis` or brute force on the stored counts."""
+unsolved problems, each against `monkeys_analysis` or brute force on the stored counts."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from analysis import compare_runs, fit_beta_binomial, more_samples, pass_hat_curve
-from reports import ReportOptions, build_report, load_run, precision_curves, render, summarize_run
-from reports._report import summary_rows
-from reports._stats import guess_key, outlook, run_guessing
+from monkeys_analysis import compare_runs, fit_beta_binomial, more_samples, pass_hat_curve
+from monkeys_reports import (
+    ReportOptions,
+    build_report,
+    load_run,
+    precision_curves,
+    render,
+    summarize_run,
+)
+from monkeys_reports._report import summary_rows
+from monkeys_reports._stats import guess_key, outlook, run_guessing
+from monkeys_suites import Problem, ProblemKind
 from store import Store
-from suites import Problem, ProblemKind
 from tests.reports.conftest import World
 
 

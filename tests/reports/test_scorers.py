@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 import httpx
 import pytest
 
-from reports import SCORERS, Judge, ScorerError, make_scorer, mean_logprob, yes_probability
+from monkeys_reports import SCORERS, Judge, ScorerError, make_scorer, mean_logprob, yes_probability
+from monkeys_suites import Problem, ProblemKind
 from store import SampleRecord
-from suites import Problem, ProblemKind
 
 PROBLEM = Problem(id="p", prompt="Q: What is 2+2?\nA:", kind=ProblemKind.FINAL_ANSWER, answer="4")
 

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from backends import SamplingParams
 from backends._replay import ReplayBackend
-from scheduler import (
+from monkeys_scheduler import (
     AdaptivePolicy,
     NextPass,
     ProblemState,
@@ -23,8 +23,8 @@ from scheduler import (
     make_policy,
     uniform_next_pass,
 )
+from monkeys_suites import load_suite
 from store import RunSpec, Store
-from suites import load_suite
 from verify import LocalSandbox, Verifier
 
 # -- pure bookkeeping --------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_session_prior_is_what_more_samples_promise_under_a_zero_inflated_fit() 
     pass (a mass at zero in the run) make long-failing problems less promising still."""
     import numpy as np
 
-    from analysis import fit_beta_binomial, more_samples
+    from monkeys_analysis import fit_beta_binomial, more_samples
     from monkeys_tui._session import beta_prior
 
     rng = np.random.default_rng(0)

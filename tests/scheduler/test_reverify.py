@@ -15,10 +15,10 @@ import pytest_asyncio
 from rich.console import Console
 
 from backends import SampleFinished, SamplingParams
+from monkeys_scheduler import find_flaky, is_flaky, reverify_run
+from monkeys_suites import Problem, ProblemKind
 from monkeys_tui.commands.reverify import cmd_reverify
-from scheduler import find_flaky, is_flaky, reverify_run
 from store import RunSpec, Store
-from suites import Problem, ProblemKind
 from verify import DockerSandbox, Verifier, build_image
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")

@@ -17,7 +17,7 @@ from backends import (
     SampleFinished,
     SamplingParams,
 )
-from scheduler import (
+from monkeys_scheduler import (
     RunEvent,
     SampleGenerated,
     SampleVerified,
@@ -25,8 +25,8 @@ from scheduler import (
     SchedulerConfig,
     problem_seed,
 )
+from monkeys_suites import load_suite
 from store import RunSpec, Store
-from suites import load_suite
 from verify import LocalSandbox, Verifier
 
 PARAMS = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=40)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from backends import ReplayBackend, SamplingParams
-from scheduler import Scheduler
+from monkeys_scheduler import Scheduler
+from monkeys_suites import Problem, ProblemKind
 from store import RunSpec, Store
-from suites import Problem, ProblemKind
 from verify import LocalSandbox, Status, Verifier
 
 pytestmark = pytest.mark.asyncio

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from backends._protocol import SampleFinished, SamplingParams
+from monkeys_suites._problem import Problem, ProblemKind
 from store import RunSpec, Store
-from suites._problem import Problem, ProblemKind
 
 
 def make_problems(n: int, prefix: str = "T") -> list[Problem]:

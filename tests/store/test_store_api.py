@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends._protocol import SamplingParams
+from monkeys_suites._problem import Problem
 from store import RunSpec, Store, StoreError
-from suites._problem import Problem
 from verify._verdict import Status, Verdict
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from monkeys_suites import Problem, ProblemKind
 from store import MIGRATIONS, Store, StoreError
-from suites import Problem, ProblemKind
 from verify import ProblemAudit, ReferenceOutcome, Status, SuspectReason, SuspectTest, audit_key
 
 TESTS = '[{"input": "1\\n", "output": "1\\n"}, {"input": "-1\\n", "output": "0\\n"}]'

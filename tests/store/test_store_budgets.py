@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from monkeys_suites._problem import Problem
 from store import Store, StoreError
-from suites._problem import Problem
 
 
 def test_problem_budgets_start_at_the_run_budget_and_grow(

@@ -30,7 +30,7 @@ CHILD = r"""
 import sys, time
 from backends._protocol import SampleFinished, SamplingParams
 from store import RunSpec, Store
-from suites._problem import Problem, ProblemKind
+from monkeys_suites._problem import Problem, ProblemKind
 from verify._verdict import Status, Verdict
 
 db, phase, n_problems, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from suites import ProblemKind, SuiteError, load_jsonl_suite, load_suite
-from suites._importers import last_boxed, parse_spec
-from suites._jsonl import _KIND_FIELDS
-from suites._prompts import (
+from monkeys_suites import ProblemKind, SuiteError, load_jsonl_suite, load_suite
+from monkeys_suites._importers import last_boxed, parse_spec
+from monkeys_suites._jsonl import _KIND_FIELDS
+from monkeys_suites._prompts import (
     CODECONTESTS_EXEMPLARS,
     CODECONTESTS_INSTRUCTION,
     GSM8K_EXEMPLARS,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from suites import ProblemKind, SuiteError, load_jsonl_suite, load_suite
-from suites._champ import answer_forms
+from monkeys_suites import ProblemKind, SuiteError, load_jsonl_suite, load_suite
+from monkeys_suites._champ import answer_forms
 
 
 def test_humaneval_has_164_problems_matching_the_wheel() -> None:

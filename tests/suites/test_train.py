@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suites import SuiteError, load_suite, train_answers
+from monkeys_suites import SuiteError, load_suite, train_answers
 
 
 def _jsonl(path: Path, rows: list[dict[str, str]]) -> Path:

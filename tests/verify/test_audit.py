@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from suites import Problem, ProblemKind, load_jsonl_suite, load_suite
+from monkeys_suites import Problem, ProblemKind, load_jsonl_suite, load_suite
 from tests.verify.audit_suite import (
     MAX_TESTS,
     RUNS,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from suites import Problem, ProblemKind
+from monkeys_suites import Problem, ProblemKind
 from verify import DockerSandbox, Status, Verifier
 from verify._verdict import StdinCase
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from suites import Problem, ProblemKind
+from monkeys_suites import Problem, ProblemKind
 from verify import Status, Verifier
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

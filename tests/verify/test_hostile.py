@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from monkeys_suites import Problem, ProblemKind
 from store import Store
-from suites import Problem, ProblemKind
 from verify import OUTPUT_CAP, DockerSandbox, Status, Verifier
 from verify._docker import SAMPLE_UID
 

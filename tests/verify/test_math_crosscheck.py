@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from suites import load_suite
+from monkeys_suites import load_suite
 from verify import answers_match, extract_answer
 from verify._mathverify import (
     MathVerifyError,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from suites import Problem, ProblemKind
+from monkeys_suites import Problem, ProblemKind
 from verify import BwrapSandbox, DockerSandbox, Status, Verifier
 from verify._repo import extract_patch, pack_repo, parse_repo_task
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from suites import Problem, ProblemKind, load_suite
+from monkeys_suites import Problem, ProblemKind, load_suite
 from verify import (
     DockerSandbox,
     Status,

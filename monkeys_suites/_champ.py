@@ -10,8 +10,8 @@ import json
 import re
 from importlib import resources
 
-from suites._problem import Problem, ProblemKind, Suite, SuiteError
-from suites._registry import suite
+from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._registry import suite
 
 CHAMP_STOP = ("\nProblem:", "\n\n\n\n")
 PROMPT = (

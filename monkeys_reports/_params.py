@@ -13,7 +13,7 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from analysis import ModelShape
+from monkeys_analysis import ModelShape
 
 # What `gguf_shape` reads from the catalog's GGUF files (checked by tests where present).
 CATALOG_SHAPES: dict[str, ModelShape] = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from backends import BackendError, GenerationRequest, SampleFinished, SampleStarted
-from scheduler._events import (
+from monkeys_scheduler._events import (
     BudgetChanged,
     EventSink,
     Notice,
@@ -29,9 +29,9 @@ from scheduler._events import (
     SampleVerified,
     discard,
 )
-from scheduler._policy import Policy, ProblemState, make_policy
+from monkeys_scheduler._policy import Policy, ProblemState, make_policy
+from monkeys_suites import Problem
 from store import clean_text
-from suites import Problem
 from verify import Status, Verdict
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class SchedulerConfig:
 class Scheduler:
     """Drives one stored run to its budget. Control it from the same event loop.
 
-    Which problem is sampled next is the run's policy (`scheduler._policy`): uniform,
+    Which problem is sampled next is the run's policy (`monkeys_scheduler._policy`): uniform,
     stop-on-solve or adaptive; pass `policy` to override how it is built (e.g. the adaptive
     policy with a prior fitted by the analysis room).
     """

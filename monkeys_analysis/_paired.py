@@ -2,7 +2,7 @@
 
 **Observed difference.** ``d(k) = cov_A(k) - cov_B(k)``, each the mean over the common
 problems of the unbiased pass@k (Chen et al. 2021), for ``k`` up to the smaller of the two
-runs' ``k_max`` (the coverage policy for uneven n, `analysis._coverage`).
+runs' ``k_max`` (the coverage policy for uneven n, `monkeys_analysis._coverage`).
 
 **Bootstrap band.** Problems are resampled with replacement (the same draw for both runs: the
 pairing is kept), ``d(k)`` recomputed; the band is the 2.5-97.5 % percentiles of the

@@ -12,10 +12,10 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from analysis import PairedComparison
-from reports._data import RunSummary
-from reports._statfigs import outlook_figure, paired_figure
-from reports._stats import Outlook, paired, pct, probability, signed_pct, table_ks
+from monkeys_analysis import PairedComparison
+from monkeys_reports._data import RunSummary
+from monkeys_reports._statfigs import outlook_figure, paired_figure
+from monkeys_reports._stats import Outlook, paired, pct, probability, signed_pct, table_ks
 
 #: pass^k is reported at this k in the summary (or the largest k drawn).
 PASS_HAT_K = 10

@@ -1,7 +1,7 @@
 """What repeated sampling costs: tokens, time, FLOPs and money, per run and per solved problem.
 
-Pure functions and frozen dataclasses (no I/O): `reports` feeds them from the store, the app's
-Compare screen may call them directly.
+Pure functions and frozen dataclasses (no I/O): `monkeys_reports` feeds them from the store, the
+app's Compare screen may call them directly.
 
 **FLOPs.** Brown et al. 2024 (*Large Language Monkeys*, arXiv 2407.21787), where they compare
 models at equal inference compute, count FLOPs with the approximation of Kaplan et al. 2020:

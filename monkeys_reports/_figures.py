@@ -24,9 +24,9 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from analysis import log_spaced_ks
-from reports._data import FORECAST_K, RunSummary
-from reports._precision import PrecisionCurves
+from monkeys_analysis import log_spaced_ks
+from monkeys_reports._data import FORECAST_K, RunSummary
+from monkeys_reports._precision import PrecisionCurves
 
 FORMATS = ("png", "svg")
 UNIT_LABEL = {"tokens": "tokens (prompts once + decoded)", "flops": "FLOPs", "usd": "money ($)"}

@@ -13,7 +13,7 @@
   solves per decoded token: the probability that the problem's next sample passes, given its
   n failed samples, divided by its mean tokens per sample. That probability comes from a
   `Prior` injected by the caller (the app fits a zero-inflated beta-binomial to the run's
-  counts: "will more samples help this problem?", `analysis.more_samples`); without one a
+  counts: "will more samples help this problem?", `monkeys_analysis.more_samples`); without one a
   uniform Beta(1, 1) prior gives ``1 / (n + 2)``. Solved problems draw nothing more. Its curve
   is not unbiased pass@k either.
 

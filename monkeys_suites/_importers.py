@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from suites._jsonl import load_jsonl_suite
-from suites._problem import Problem, ProblemKind, Suite, SuiteError
-from suites._prompts import (
+from monkeys_suites._jsonl import load_jsonl_suite
+from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._prompts import (
     CODECONTESTS_EXEMPLARS,
     CODECONTESTS_SHOTS,
     CODECONTESTS_STOP,
@@ -40,7 +40,7 @@ from suites._prompts import (
     has_image,
     math_prompt,
 )
-from suites._source import Record, json_records, jsonl_records
+from monkeys_suites._source import Record, json_records, jsonl_records
 
 Options = Mapping[str, str]
 Importer = Callable[[Path, Options], Suite]
@@ -157,7 +157,7 @@ def _gsm8k_rows(path: Path) -> Iterator[tuple[Record, QA]]:
     help="GSM8K JSONL (question, answer ending '#### n'); few-shot from train=FILE or built in",
 )
 def gsm8k(path: Path, options: Options) -> Suite:
-    """GSM8K test problems, prompted few-shot as the paper did (see `suites._prompts`).
+    """GSM8K test problems, prompted few-shot as the paper did (see `monkeys_suites._prompts`).
 
     Problem ids are ``gsm8k/<i>`` with i the 0-based position in the file (the paper's ids).
     """

@@ -21,9 +21,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis import PairedComparison, more_samples
-from reports._figures import _lit, _save
-from reports._stats import Outlook
+from monkeys_analysis import PairedComparison, more_samples
+from monkeys_reports._figures import _lit, _save
+from monkeys_reports._stats import Outlook
 
 
 def paired_figure(

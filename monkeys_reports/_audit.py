@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from analysis import coverage_curve
-from reports._data import RunData
+from monkeys_analysis import coverage_curve
+from monkeys_reports._data import RunData
 from store import Store
 
 
@@ -24,7 +24,7 @@ def _coverage(counts: dict[str, tuple[int, int]], ks: list[int]) -> list[float |
 
 def audit_note(store: Store, data: RunData) -> str | None:
     """One line on the run's stored test audits; None when none of its problems is audited."""
-    from reports._report import pct  # _report imports this module
+    from monkeys_reports._report import pct  # _report imports this module
 
     audits = store.audits(data.problems)
     if not audits:

@@ -17,7 +17,7 @@ equal to problem i's reference answer:
   frequent than the reference and ``tied`` as frequent (the reference included).
 
 Answers are compared as the strings given: the caller maps equivalent answers to one key
-(`reports` uses `verify.normalize_answer`, numbers by value).
+(`monkeys_reports` uses `verify.normalize_answer`, numbers by value).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from suites._problem import Suite, SuiteError, SuiteLoader
+from monkeys_suites._problem import Suite, SuiteError, SuiteLoader
 
 
 class SuiteRegistry:

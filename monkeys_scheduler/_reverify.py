@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scheduler._scheduler import VerifierLike
+from monkeys_scheduler._scheduler import VerifierLike
 from verify import Status, Verdict
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from suites._problem import SuiteError
+from monkeys_suites._problem import SuiteError
 
 
 def read_text(path: Path) -> str:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from analysis import coverage_curve, log_spaced_ks, pass_hat_curve, precision_curve
-from reports._data import RunData
-from reports._scorers import Scorer
-from reports._stats import run_guessing
+from monkeys_analysis import coverage_curve, log_spaced_ks, pass_hat_curve, precision_curve
+from monkeys_reports._data import RunData
+from monkeys_reports._scorers import Scorer
+from monkeys_reports._stats import run_guessing
+from monkeys_suites import Problem, ProblemKind
 from store import SampleRecord
-from suites import Problem, ProblemKind
 from verify import answers_match, extract_answer
 
 FloatArray = NDArray[np.float64]

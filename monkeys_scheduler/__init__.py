@@ -1,6 +1,6 @@
 """The scheduler room: budgets in, backend requests out, verdicts to the store, events to the UI."""
 
-from scheduler._events import (
+from monkeys_scheduler._events import (
     BudgetChanged,
     EventSink,
     Notice,
@@ -13,7 +13,7 @@ from scheduler._events import (
     SampleVerified,
     discard,
 )
-from scheduler._policy import (
+from monkeys_scheduler._policy import (
     POLICIES,
     AdaptivePolicy,
     NextPass,
@@ -25,8 +25,14 @@ from scheduler._policy import (
     make_policy,
     uniform_next_pass,
 )
-from scheduler._reverify import FlakySample, ReverifyReport, find_flaky, is_flaky, reverify_run
-from scheduler._scheduler import Scheduler, SchedulerConfig, VerifierLike, problem_seed
+from monkeys_scheduler._reverify import (
+    FlakySample,
+    ReverifyReport,
+    find_flaky,
+    is_flaky,
+    reverify_run,
+)
+from monkeys_scheduler._scheduler import Scheduler, SchedulerConfig, VerifierLike, problem_seed
 
 __all__ = [
     "POLICIES",

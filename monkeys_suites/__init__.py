@@ -3,20 +3,21 @@
 import re
 from pathlib import Path
 
-from suites import _champ as _champ  # registers "champ"
-from suites import _humaneval as _humaneval  # registers "humaneval"
-from suites._importers import IMPORTERS, SuiteSpec, importer, load_spec, parse_spec
-from suites._jsonl import jsonl_kinds, kind_fields, load_jsonl_suite
-from suites._problem import Problem, ProblemKind, Suite, SuiteError
-from suites._prompts import MINERVA_MATH_PROMPT
-from suites._registry import REGISTRY, suite
-from suites._source import Record
-from suites._train import TrainAnswers, train_answers
+from monkeys_suites import _champ as _champ  # registers "champ"
+from monkeys_suites import _humaneval as _humaneval  # registers "humaneval"
+from monkeys_suites._importers import IMPORTERS, SuiteSpec, importer, load_spec, parse_spec
+from monkeys_suites._jsonl import jsonl_kinds, kind_fields, load_jsonl_suite
+from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._prompts import MINERVA_MATH_PROMPT
+from monkeys_suites._registry import REGISTRY, suite
+from monkeys_suites._source import Record
+from monkeys_suites._train import TrainAnswers, train_answers
 
 
 def load_suite(name: str) -> Suite:
     """A suite by spec: a registered name (``humaneval``, cached), an importer spec
-    (``gsm8k:test.jsonl,train=train.jsonl``; see `suites._importers`), or a JSONL suite file."""
+    (``gsm8k:test.jsonl,train=train.jsonl``; see `monkeys_suites._importers`), or a JSONL suite
+    file."""
     spec = parse_spec(name)
     if spec is not None:
         return load_spec(spec)

@@ -12,13 +12,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from analysis import EqualCostPoint, ModelShape, Prices, equal_cost, samples_per_sample
-from reports._audit import audit_note
-from reports._data import FORECAST_K, RunSummary, load_run, summarize_run
-from reports._figures import cost_figure, coverage_figure, heatmap_figure, precision_figure
-from reports._precision import PrecisionCurves, precision_curves
-from reports._scorers import Scorer
-from reports._statreport import (
+from monkeys_analysis import EqualCostPoint, ModelShape, Prices, equal_cost, samples_per_sample
+from monkeys_reports._audit import audit_note
+from monkeys_reports._data import FORECAST_K, RunSummary, load_run, summarize_run
+from monkeys_reports._figures import cost_figure, coverage_figure, heatmap_figure, precision_figure
+from monkeys_reports._precision import PrecisionCurves, precision_curves
+from monkeys_reports._scorers import Scorer
+from monkeys_reports._statreport import (
     PairedEntry,
     outlook_table,
     paired_entries,

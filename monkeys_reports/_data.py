@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis import (
+from monkeys_analysis import (
     BetaBinomialFit,
     CostCurve,
     CostModel,
@@ -29,10 +29,10 @@ from analysis import (
     run_cost,
     union_seconds,
 )
-from reports._params import model_shape
-from reports._stats import Outlook, RunGuessing, outlook, run_guessing, table_ks
+from monkeys_reports._params import model_shape
+from monkeys_reports._stats import Outlook, RunGuessing, outlook, run_guessing, table_ks
+from monkeys_suites import Problem
 from store import RunRecord, SampleRecord, Store
-from suites import Problem
 
 FORECAST_K = 10_000
 

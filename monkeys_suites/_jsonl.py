@@ -43,8 +43,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from suites._problem import Problem, ProblemKind, Suite, SuiteError
-from suites._source import Record, jsonl_records
+from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._source import Record, jsonl_records
 
 DEFAULTS_KEY = "_defaults"
 KindFields = Callable[[Record], dict[str, Any]]

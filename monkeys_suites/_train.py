@@ -1,5 +1,5 @@
 """The final answers of a suite's *train* split, where the suite has one: the answer
-distribution of the guessing baseline (`analysis.guessing_curve`, Yona et al. 2024).
+distribution of the guessing baseline (`monkeys_analysis.guessing_curve`, Yona et al. 2024).
 
 Today that is GSM8K given ``train=FILE`` (``gsm8k:test.jsonl,train=train.jsonl``): the
 ``#### n`` answer of every train record. Other suites have no train answers (None); callers
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from suites._importers import _gsm8k_rows, gsm8k_final, parse_spec
-from suites._problem import SuiteError
+from monkeys_suites._importers import _gsm8k_rows, gsm8k_final, parse_spec
+from monkeys_suites._problem import SuiteError
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,19 @@
 The door: `build_report` / `render` / `write_figures` (what `monkeys report` does),
 `export_run` (`monkeys export`), the scorer registry (`scorer`, `make_scorer`, `SCORERS`) for
 verifier-free precision, and `model_shape` (parameters, layers, width of a run's model, for
-the FLOPs count of `analysis`).
+the FLOPs count of `monkeys_analysis`).
 """
 
-from reports._data import FORECAST_K, RunData, RunSummary, load_run, summarize_run
-from reports._export import EXPORT_COLUMNS, EXPORT_FORMATS, export_rows, export_run
-from reports._figures import (
+from monkeys_reports._data import FORECAST_K, RunData, RunSummary, load_run, summarize_run
+from monkeys_reports._export import EXPORT_COLUMNS, EXPORT_FORMATS, export_rows, export_run
+from monkeys_reports._figures import (
     FORMATS,
     cost_figure,
     coverage_figure,
     heatmap_figure,
     precision_figure,
 )
-from reports._params import (
+from monkeys_reports._params import (
     CATALOG_SHAPES,
     GGUFError,
     gguf_shape,
@@ -23,8 +23,8 @@ from reports._params import (
     parse_shape,
     read_gguf_header,
 )
-from reports._precision import PrecisionCurves, answer_keys, build_votes, precision_curves
-from reports._report import (
+from monkeys_reports._precision import PrecisionCurves, answer_keys, build_votes, precision_curves
+from monkeys_reports._report import (
     Comparison,
     Report,
     ReportOptions,
@@ -34,7 +34,7 @@ from reports._report import (
     summary_rows,
     write_figures,
 )
-from reports._scorers import (
+from monkeys_reports._scorers import (
     SCORERS,
     Judge,
     Scorer,

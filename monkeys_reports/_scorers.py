@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from monkeys_suites import Problem
 from store import SampleRecord
-from suites import Problem
 
 Scorer = Callable[[Problem, SampleRecord], float | None]
 ScorerFactory = Callable[[Mapping[str, str]], Scorer]

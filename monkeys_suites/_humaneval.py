@@ -7,8 +7,8 @@ import gzip
 import json
 from importlib import resources
 
-from suites._problem import Problem, ProblemKind, Suite, SuiteError
-from suites._registry import suite
+from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._registry import suite
 
 # Raw-completion prompting: the model continues the function body; these end it.
 HUMANEVAL_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")

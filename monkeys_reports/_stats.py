@@ -1,7 +1,7 @@
 """Statistics beyond coverage for stored runs, as reports, `monkeys show` and the app show
 them: the guessing baseline of a run's final-answer problems (with the suite's train
 answers when it has them), what more samples promise each unsolved problem, and the paired
-comparison of two runs of the same problems. The numbers come from `analysis`; this module
+comparison of two runs of the same problems. The numbers come from `monkeys_analysis`; this module
 only gathers their inputs (answers, counts) from runs."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from analysis import (
+from monkeys_analysis import (
     BetaBinomialFit,
     GuessingCurve,
     MoreSamples,
@@ -25,7 +25,7 @@ from analysis import (
     guessing_curve,
     more_samples,
 )
-from suites import Problem, ProblemKind, SuiteError, train_answers
+from monkeys_suites import Problem, ProblemKind, SuiteError, train_answers
 from verify import normalize_answer
 
 FloatArray = NDArray[np.float64]
@@ -60,7 +60,7 @@ class RunGuessing:
 
 
 def run_guessing(problems: Sequence[Problem], suite: str, ks: ArrayLike) -> RunGuessing:
-    """The guessing baseline (`analysis.guessing_curve`) of the final-answer problems of a
+    """The guessing baseline (`monkeys_analysis.guessing_curve`) of the final-answer problems of a
     run of suite ``suite`` at ``ks``: drawn from the suite's train answers when it has them,
     else from the reference answers of the run's other problems."""
     refs = {
@@ -133,7 +133,7 @@ def paired(
     bootstrap: int = PAIRED_BOOTSTRAP,
     draws: int = PAIRED_DRAWS,
 ) -> PairedComparison | None:
-    """Run A against run B (`analysis.compare_runs`); None when they share no verified
+    """Run A against run B (`monkeys_analysis.compare_runs`); None when they share no verified
     problem."""
     try:
         return compare_runs(a, b, ks, bootstrap=bootstrap, draws=draws)
