@@ -7,7 +7,7 @@ from monkeys_suites import _champ as _champ  # registers "champ"
 from monkeys_suites import _humaneval as _humaneval  # registers "humaneval"
 from monkeys_suites._importers import IMPORTERS, SuiteSpec, importer, load_spec, parse_spec
 from monkeys_suites._jsonl import jsonl_kinds, kind_fields, load_jsonl_suite
-from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._problem import ChatMessage, Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._prompts import MINERVA_MATH_PROMPT
 from monkeys_suites._registry import REGISTRY, suite
 from monkeys_suites._source import Record
@@ -42,6 +42,7 @@ def importer_names() -> list[str]:
 
 __all__ = [
     "MINERVA_MATH_PROMPT",
+    "ChatMessage",
     "Problem",
     "ProblemKind",
     "Record",

@@ -17,6 +17,14 @@ class ProblemKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class ChatMessage:
+    """One message of a problem's chat form: ``role`` is "system", "user" or "assistant"."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
 class Problem:
     """One problem of a suite.
 
@@ -32,6 +40,10 @@ class Problem:
     sample's completion would be (FUNCTION_TESTS: the body continuing the prompt, STDIO_TESTS:
     a Python 3 program, REPO_TESTS: a diff); `monkeys audit` runs them against the tests to
     find suspect tests. They are not part of a problem's identity nor stored with a run.
+
+    `messages` is the problem's chat form (optional system, the user turn, optional assistant
+    prefix), sent to instruct and chat models instead of `prompt`; empty when the suite defines
+    no chat form.
     """
 
     id: str
@@ -46,6 +58,7 @@ class Problem:
     memory_mb: int = 512
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     solutions: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
+    messages: tuple[ChatMessage, ...] = ()
 
 
 @dataclass(frozen=True)
