@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from store import PolicyName
+
 NextPass = Callable[[int], float]
 """failed samples of an unsolved problem -> probability that its next sample passes."""
 
@@ -99,7 +101,7 @@ def _fewest_drawn(
 class UniformPolicy:
     """Every problem gets its budget, breadth first."""
 
-    name = "uniform"
+    name: str = PolicyName.UNIFORM
 
     def _wants(self, s: ProblemState) -> bool:
         return len(s.drawn) < s.budget
@@ -128,7 +130,7 @@ class UniformPolicy:
 class StopOnSolvePolicy(UniformPolicy):
     """Uniform, but a solved problem draws nothing more."""
 
-    name = "stop-on-solve"
+    name: str = PolicyName.STOP_ON_SOLVE
 
     def _wants(self, s: ProblemState) -> bool:
         return not s.solved and len(s.drawn) < s.budget
@@ -141,7 +143,7 @@ class AdaptivePolicy:
     """The run's budget as one pool, spent on the unsolved problems that promise the most new
     solves per decoded token (see the module docstring)."""
 
-    name = "adaptive"
+    name: str = PolicyName.ADAPTIVE
 
     def __init__(self, prior: Prior | None = None, *, warmup: int | None = None) -> None:
         self._prior_fn = prior
@@ -219,15 +221,15 @@ class AdaptivePolicy:
 
 
 POLICIES: dict[str, Callable[[], Policy]] = {
-    "uniform": UniformPolicy,
-    "stop-on-solve": StopOnSolvePolicy,
-    "adaptive": AdaptivePolicy,
+    PolicyName.UNIFORM: UniformPolicy,
+    PolicyName.STOP_ON_SOLVE: StopOnSolvePolicy,
+    PolicyName.ADAPTIVE: AdaptivePolicy,
 }
 
 
 def make_policy(name: str, prior: Prior | None = None) -> Policy:
     """The policy called `name`; `prior` is used by the adaptive one."""
-    if name == "adaptive":
+    if name == PolicyName.ADAPTIVE:
         return AdaptivePolicy(prior)
     try:
         return POLICIES[name]()

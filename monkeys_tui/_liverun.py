@@ -24,12 +24,12 @@ from monkeys_scheduler import (
 from monkeys_suites import Problem
 from monkeys_tui._live import Rate
 from monkeys_tui._session import make_policy_for, make_verifier
-from store import RunRecord, Store
+from store import PolicyName, RunRecord, Store
 from verify import Sandbox
 
 # Policies the stop-on-solve control switches between.
-UNIFORM = "uniform"
-STOP_ON_SOLVE = "stop-on-solve"
+UNIFORM = PolicyName.UNIFORM
+STOP_ON_SOLVE = PolicyName.STOP_ON_SOLVE
 
 
 def model_label(model: str) -> str:

@@ -19,7 +19,7 @@ from monkeys_analysis import fit_beta_binomial, more_samples
 from monkeys_scheduler import POLICIES, NextPass, Policy, SchedulerConfig, VerifierLike, make_policy
 from monkeys_suites import Problem, ProblemKind, Suite, load_suite
 from store import RunRecord, RunSpec, Store, clean_text
-from verify import Sandbox, Status, Verdict, Verifier, open_sandbox
+from verify import SANDBOX_KINDS, Sandbox, Status, Verdict, Verifier, open_sandbox
 
 DEFAULT_DB = Path("monkeys.db")
 REPLAY_SUITE = "replay"  # --suite replay: problems and recorded verdicts from the replay files
@@ -67,8 +67,8 @@ class RunOptions:
             raise ValueError("--parallel must be >= 1")
         if self.verify_workers < 1:
             raise ValueError("--verify-workers must be >= 1")
-        if self.sandbox not in ("auto", "docker", "docker-strict", "local"):
-            raise ValueError("--sandbox must be one of auto, docker, docker-strict, local")
+        if self.sandbox not in SANDBOX_KINDS:
+            raise ValueError(f"--sandbox must be one of {', '.join(SANDBOX_KINDS)}")
         if self.policy not in POLICIES:
             raise ValueError(f"--policy must be one of {', '.join(POLICIES)}")
         SamplingParams(self.temperature, self.top_p, self.max_tokens)  # validates ranges

@@ -5,8 +5,18 @@ thread. Schema and example queries: `store/SCHEMA.md`.
 """
 
 from store._migrations import MIGRATIONS, Migration, Migrations
-from store._records import RunRecord, RunSpec, SampleRecord, StoreError, clean_text
-from store._schema import APP, META_TABLE, MIGRATIONS_TABLE, POLICIES, RUN_STATUSES
+from store._records import (
+    POLICIES,
+    RUN_STATUSES,
+    PolicyName,
+    RunRecord,
+    RunSpec,
+    RunStatus,
+    SampleRecord,
+    StoreError,
+    clean_text,
+)
+from store._schema import APP, META_TABLE, MIGRATIONS_TABLE
 from store._store import Store
 
 __all__ = [
@@ -18,8 +28,10 @@ __all__ = [
     "RUN_STATUSES",
     "Migration",
     "Migrations",
+    "PolicyName",
     "RunRecord",
     "RunSpec",
+    "RunStatus",
     "SampleRecord",
     "Store",
     "StoreError",

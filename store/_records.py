@@ -5,12 +5,35 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from backends._protocol import SamplingParams
 from monkeys_suites._problem import Problem, ProblemKind
 from verify._audit_types import ProblemAudit, ReferenceOutcome, SuspectReason, SuspectTest
 from verify._verdict import Status, Verdict
+
+
+class RunStatus(StrEnum):
+    """A run's stored status (`runs.status`; the schema's CHECK accepts exactly these)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PolicyName(StrEnum):
+    """How a run spends its budget (`runs.policy`; the scheduler implements each one)."""
+
+    UNIFORM = "uniform"
+    STOP_ON_SOLVE = "stop-on-solve"
+    ADAPTIVE = "adaptive"
+
+
+RUN_STATUSES: tuple[str, ...] = tuple(RunStatus)
+POLICIES: tuple[str, ...] = tuple(PolicyName)
 
 
 class StoreError(Exception):
@@ -30,7 +53,7 @@ class RunSpec:
     seed: int = 0
     sandbox: str = "auto"
     name: str = ""
-    policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (see scheduler)
+    policy: str = PolicyName.UNIFORM  # a PolicyName
 
 
 @dataclass(frozen=True)
@@ -41,7 +64,7 @@ class RunRecord:
     name: str
     created_at: float
     updated_at: float
-    status: str  # "created" | "running" | "paused" | "done" | "failed"
+    status: str  # a RunStatus
     suite: str
     model: str
     backend: str
@@ -50,7 +73,7 @@ class RunRecord:
     seed: int
     sandbox: str
     problem_ids: tuple[str, ...]
-    policy: str = "uniform"
+    policy: str = PolicyName.UNIFORM
 
 
 @dataclass(frozen=True)

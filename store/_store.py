@@ -36,7 +36,9 @@ from monkeys_suites._problem import Problem
 from store._migrations import MIGRATIONS, DbState, check_compatible, read_state
 from store._records import (
     AUDIT_COLUMNS,
+    POLICIES,
     PROBLEM_COLUMNS,
+    RUN_STATUSES,
     SUSPECT_COLUMNS,
     VERDICT_COLUMNS,
     RunRecord,
@@ -57,7 +59,6 @@ from store._records import (
     suspect_rows,
     verdict_from_row,
 )
-from store._schema import POLICIES, RUN_STATUSES
 from verify._audit_types import ProblemAudit, audit_key
 from verify._verdict import Verdict
 

@@ -21,7 +21,7 @@ from verify._image import (
 )
 from verify._local import LocalSandbox
 from verify._math import answers_match, extract_answer, normalize_answer, parse_answer
-from verify._open import KINDS, best_local, open_sandbox, sandbox_status
+from verify._open import SANDBOX_KINDS, best_local, open_sandbox, sandbox_status
 from verify._verdict import (
     OUTPUT_CAP,
     ExecResult,
@@ -40,8 +40,8 @@ from verify._verifiers import (
 
 __all__ = [
     "DEFAULT_TAG",
-    "KINDS",
     "OUTPUT_CAP",
+    "SANDBOX_KINDS",
     "BuildResult",
     "BwrapSandbox",
     "DockerSandbox",

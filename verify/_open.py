@@ -16,7 +16,7 @@ from verify._image import DEFAULT_TAG, build_image, image_exists
 from verify._local import LocalSandbox
 from verify._verdict import Sandbox, SandboxUnavailable
 
-KINDS = ("auto", "docker", "docker-strict", "local")
+SANDBOX_KINDS = ("auto", "docker", "docker-strict", "local")
 
 
 def _docker_ready(image: str) -> Any:
@@ -59,8 +59,8 @@ def open_sandbox(
     back to the best local sandbox and says why; "local" is the best local sandbox, with a
     warning only when it is not bubblewrap with cgroups.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown sandbox kind {kind!r}: choose one of {', '.join(KINDS)}")
+    if kind not in SANDBOX_KINDS:
+        raise ValueError(f"unknown sandbox kind {kind!r}: choose one of {', '.join(SANDBOX_KINDS)}")
     if kind == "local":
         return best_local(pool_size)
     try:

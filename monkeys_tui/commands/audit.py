@@ -30,7 +30,7 @@ from monkeys_tui._session import DEFAULT_DB
 from monkeys_tui.commands._registry import command
 from store import Store
 from verify import (
-    KINDS,
+    SANDBOX_KINDS,
     ProblemAudit,
     Verifier,
     audit_problems,
@@ -74,7 +74,7 @@ def _args(p: argparse.ArgumentParser) -> None:
         help="reference solutions run per problem (the first ones)",
     )
     p.add_argument("--force", action="store_true", help="audit again problems already audited")
-    p.add_argument("--sandbox", default="auto", choices=list(KINDS))
+    p.add_argument("--sandbox", default="auto", choices=list(SANDBOX_KINDS))
     p.add_argument("--workers", type=int, default=2, help="runs in parallel (sandbox pool size)")
     p.add_argument("--rows", type=int, default=MAX_ROWS, help="suspect tests listed at most")
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the SQLite file")

@@ -25,7 +25,7 @@ from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB
 from monkeys_tui.commands._registry import command
 from store import Store
-from verify import KINDS, Verifier, open_sandbox
+from verify import SANDBOX_KINDS, Verifier, open_sandbox
 
 MAX_FLAKY_ROWS = 50
 
@@ -40,7 +40,7 @@ def _args(p: argparse.ArgumentParser) -> None:
         help="fraction of failing samples to re-verify too (all passing ones always are)",
     )
     p.add_argument("--seed", type=int, default=0, help="which failing samples are chosen")
-    p.add_argument("--sandbox", default="auto", choices=list(KINDS))
+    p.add_argument("--sandbox", default="auto", choices=list(SANDBOX_KINDS))
     p.add_argument("--workers", type=int, default=2, help="verifications in parallel")
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help="the SQLite file")
 

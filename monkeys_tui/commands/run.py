@@ -38,8 +38,8 @@ from monkeys_tui._session import (
 )
 from monkeys_tui.commands._registry import command
 from monkeys_tui.commands.audit import auto_audit, print_audit
-from store import Store
-from verify import Verifier
+from store import POLICIES, Store
+from verify import SANDBOX_KINDS, Verifier
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -117,7 +117,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sandbox",
         default=d.sandbox,
-        choices=["auto", "docker", "docker-strict", "local"],
+        choices=list(SANDBOX_KINDS),
         help="where samples are verified (auto: Docker if an engine answers, else local)",
     )
     p.add_argument(
@@ -150,7 +150,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy",
         default=d.policy,
-        choices=["uniform", "stop-on-solve", "adaptive"],
+        choices=list(POLICIES),
         help="how the budget is spent: uniform (unbiased pass@k), stop-on-solve (a problem "
         "stops at its first pass), adaptive (the whole budget goes where the forecast promises "
         "the most new solves per token); part of the run's identity",

@@ -25,7 +25,7 @@ from monkeys_suites import suite_names
 from monkeys_tui._safe import literal_text
 from monkeys_tui._session import RunOptions, make_backend, make_sandbox, prepare_run
 from store import RunRecord, Store
-from verify import KINDS, Sandbox
+from verify import SANDBOX_KINDS, Sandbox
 
 if TYPE_CHECKING:
     from monkeys_tui.app import MonkeysApp
@@ -167,7 +167,10 @@ class RunFormScreen(ModalScreen[Opened | None]):
                     yield Input(str(getattr(d, attr)), id=input_id)
                 yield Label("sandbox")
                 yield Select(
-                    [(k, k) for k in KINDS], value=d.sandbox, allow_blank=False, id="f-sandbox"
+                    [(k, k) for k in SANDBOX_KINDS],
+                    value=d.sandbox,
+                    allow_blank=False,
+                    id="f-sandbox",
                 )
                 yield Label("policy")
                 yield Select(
