@@ -39,16 +39,10 @@ from monkeys_analysis import (
     prompt_flops,
     sample_flops,
 )
+from monkeys_tui._braille import Band, Plot, Series
 from monkeys_tui._live import pass_hat_at, pct, summarize
 from monkeys_tui._liverun import model_label
-from monkeys_tui._plot import (
-    RUN_COLORS,
-    Band,
-    Plot,
-    Series,
-    forecast_x_max,
-    observed_points,
-)
+from monkeys_tui._plot import RUN_COLORS, forecast_x_max, observed_points
 from monkeys_tui._safe import literal_text
 from monkeys_tui.widgets.plot import CoveragePlot
 from store import RunRecord, Store

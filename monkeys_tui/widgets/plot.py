@@ -1,11 +1,11 @@
-"""CoveragePlot: a Braille plot (monkeys_tui._plot) on the line API, redrawn in place."""
+"""CoveragePlot: a Braille plot (monkeys_tui._braille) on the line API, redrawn in place."""
 
 from __future__ import annotations
 
 from textual.strip import Strip
 from textual.widget import Widget
 
-from monkeys_tui._plot import DARK, LIGHT, Plot, render_plot, strip_text
+from monkeys_tui._braille import DARK, LIGHT, Plot, render_plot, strip_text
 
 
 class CoveragePlot(Widget):

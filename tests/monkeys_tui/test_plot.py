@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from monkeys_analysis import coverage_curve
-from monkeys_tui._live import CurveSummary, summarize
-from monkeys_tui._plot import (
+from monkeys_tui._braille import (
     DARK,
     Y_LABEL_WIDTH,
     Band,
@@ -19,8 +18,9 @@ from monkeys_tui._plot import (
     log_ticks,
     render_plot,
     strip_text,
-    summary_plot,
 )
+from monkeys_tui._live import CurveSummary, summarize
+from monkeys_tui._plot import summary_plot
 
 W, H = 60, 20
 
