@@ -5,6 +5,14 @@ from pathlib import Path
 
 from monkeys_suites import _champ as _champ  # registers "champ"
 from monkeys_suites import _humaneval as _humaneval  # registers "humaneval"
+from monkeys_suites._chat import (
+    assistant_prefix,
+    choice_chat,
+    function_chat,
+    math_chat,
+    messages_from_json,
+    stdin_chat,
+)
 from monkeys_suites._importers import IMPORTERS, SuiteSpec, importer, load_spec, parse_spec
 from monkeys_suites._jsonl import jsonl_kinds, kind_fields, load_jsonl_suite
 from monkeys_suites._problem import ChatMessage, Problem, ProblemKind, Suite, SuiteError
@@ -50,13 +58,19 @@ __all__ = [
     "SuiteError",
     "SuiteSpec",
     "TrainAnswers",
+    "assistant_prefix",
+    "choice_chat",
+    "function_chat",
     "importer",
     "importer_names",
     "jsonl_kinds",
     "kind_fields",
     "load_jsonl_suite",
     "load_suite",
+    "math_chat",
+    "messages_from_json",
     "parse_spec",
+    "stdin_chat",
     "suite",
     "suite_names",
     "train_answers",

@@ -1,7 +1,8 @@
 """CHAMP: 270 competition math problems with final answers, from `champ-dataset==1.0.0` (MIT).
 
 The answer field sometimes lists equivalent forms ("C(10, 5), or equivalently 252"); each form is
-an accepted answer. Prompted for a step-by-step solution ending in a boxed answer.
+an accepted answer. Prompted for a step-by-step solution ending in a boxed answer (raw), and in
+the chat form of `monkeys_suites._chat.math_chat`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import re
 from importlib import resources
 
+from monkeys_suites._chat import math_chat
 from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._registry import suite
 
@@ -50,6 +52,7 @@ def champ() -> Suite:
                     answers=forms[1:],
                     stop=CHAMP_STOP,
                     meta={"category": d.get("category", "")},
+                    messages=math_chat(d["_text"]),
                 )
             )
         except KeyError as e:

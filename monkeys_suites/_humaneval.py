@@ -7,6 +7,7 @@ import gzip
 import json
 from importlib import resources
 
+from monkeys_suites._chat import function_chat
 from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._registry import suite
 
@@ -40,6 +41,7 @@ def humaneval() -> Suite:
                     stop=HUMANEVAL_STOP,
                     time_limit_s=10.0,
                     solutions=(d["canonical_solution"],),
+                    messages=function_chat(d["prompt"]),
                 )
             )
         except (KeyError, json.JSONDecodeError) as e:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monkeys_suites._chat import math_chat, stdin_chat
 from monkeys_suites._jsonl import load_jsonl_suite
 from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._prompts import (
@@ -181,6 +182,7 @@ def gsm8k(path: Path, options: Options) -> Suite:
             kind=ProblemKind.FINAL_ANSWER,
             answer=gsm8k_final(r),
             stop=GSM8K_STOP,
+            messages=math_chat(qa.question),
             meta={"line": str(r.line), "shots": str(shots), "exemplars": source},
         )
         for i, (r, qa) in enumerate(rows)
@@ -282,6 +284,7 @@ def math(path: Path, options: Options) -> Suite:
                 kind=ProblemKind.FINAL_ANSWER,
                 answer=answer,
                 stop=MATH_STOP,
+                messages=math_chat(problem),
                 meta={"level": str(level), "type": str(subject), "source": r.where},
             )
         )
@@ -437,6 +440,7 @@ def codecontests(path: Path, options: Options) -> Suite:
             kind=ProblemKind.STDIO_TESTS,
             tests=json.dumps(tests),
             stop=CODECONTESTS_STOP,
+            messages=stdin_chat(description),
             time_limit_s=limit if limit is not None else 10.0,
             memory_mb=mem,
             meta={"line": str(r.line), "tests": str(len(tests)), "exemplars": source},

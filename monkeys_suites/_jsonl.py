@@ -10,6 +10,9 @@ Each line is a JSON object. Fields common to every kind:
 | `question`, `template`, `shots` | str, str, list of str | ... or a prompt built from a template: |
 | | | `template` with `{shots}` and `{question}` replaced (default `"{shots}{question}"`), |
 | | | `shots` the few-shot exemplars, joined as they are |
+| `messages` | list of `{"role", "content"}` | the chat form (system, user, optional last |
+| | | assistant prefix) sent with `--prompt-format chat`; `{question}` in a content is |
+| | | replaced by `question`, so a `_defaults` line can hold one chat template for all |
 | `stop` | list of str | stop strings |
 | `time_limit_s` | number | per-sample time limit (default 10) |
 | `memory_mb` | int | per-sample memory limit (default 512) |
@@ -43,7 +46,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
+from monkeys_suites._chat import messages_from_json
+from monkeys_suites._problem import ChatMessage, Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._source import Record, jsonl_records
 
 DEFAULTS_KEY = "_defaults"
@@ -149,14 +153,34 @@ def _repo_tests(r: Record) -> dict[str, Any]:
     return {"tests": json.dumps(task, sort_keys=True)}
 
 
-def build_prompt(r: Record) -> str:
-    """`prompt` as given, or `template` filled with `shots` and `question`."""
+def build_messages(r: Record) -> tuple[ChatMessage, ...]:
+    """The line's `messages` (its own or from `_defaults`), with ``{question}`` in each content
+    replaced by the line's `question`; () when there is none."""
+    if not r.has("messages"):
+        return ()
+    try:
+        messages = messages_from_json(r.get("messages"), "messages")
+    except ValueError as e:
+        raise r.error("messages", str(e).removeprefix("messages: ")) from None
+    if not any("{question}" in m.content for m in messages):
+        return messages
+    if not r.has("question"):
+        raise r.error("messages", "uses {question} but the line has no question")
+    question = r.string("question")
+    return tuple(ChatMessage(m.role, m.content.replace("{question}", question)) for m in messages)
+
+
+def build_prompt(r: Record, messages: tuple[ChatMessage, ...] = ()) -> str:
+    """`prompt` as given, or `template` filled with `shots` and `question`; for a line with
+    only `messages`, their contents joined by blank lines (the raw form of a chat-only line)."""
     if "prompt" in r.data and "question" in r.data:
         raise r.error("question", "give either a prompt or a question (with a template), not both")
     if r.has("prompt") and not r.has("question"):
         return r.string("prompt")
     if not r.has("question"):
-        raise r.error("prompt", "missing (give a prompt, or a question with a template)")
+        if messages:
+            return "\n\n".join(m.content for m in messages)
+        raise r.error("prompt", "missing (give a prompt, a question with a template, or messages)")
     question = r.string("question")
     template = r.string("template", "{shots}{question}")
     if "{question}" not in template:
@@ -198,9 +222,11 @@ def problem_from_record(r: Record) -> Problem:
     mem = r.number("memory_mb", 512, integer=True)
     if mem < 16:
         raise r.error("memory_mb", "expected an integer >= 16")
+    messages = build_messages(r)
     return Problem(
         id=pid,
-        prompt=build_prompt(r),
+        prompt=build_prompt(r, messages),
+        messages=messages,
         kind=kind,
         stop=tuple(r.string_list("stop", nonempty_items=True)),
         time_limit_s=r.number("time_limit_s", 10.0),
