@@ -17,12 +17,13 @@ Paths may not contain commas. Every error names the file, line and field.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monkeys_suites._chat import math_chat, stdin_chat
+from monkeys_suites._hub import is_saved_dataset, local_records
 from monkeys_suites._jsonl import load_jsonl_suite
 from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._prompts import (
@@ -145,8 +146,11 @@ def gsm8k_final(r: Record) -> str:
     return final
 
 
-def _gsm8k_rows(path: Path) -> Iterator[tuple[Record, QA]]:
-    for r in jsonl_records(path):
+GSM8K_COLUMNS = ("question", "answer")
+
+
+def _gsm8k_rows(records: Iterable[Record]) -> Iterator[tuple[Record, QA]]:
+    for r in records:
         question = r.string("question", nonempty=True)
         gsm8k_final(r)  # validates the answer
         yield r, QA(question, r.string("answer"))
@@ -158,20 +162,36 @@ def _gsm8k_rows(path: Path) -> Iterator[tuple[Record, QA]]:
     help="GSM8K JSONL (question, answer ending '#### n'); few-shot from train=FILE or built in",
 )
 def gsm8k(path: Path, options: Options) -> Suite:
-    """GSM8K test problems, prompted few-shot as the paper did (see `monkeys_suites._prompts`).
+    """GSM8K test problems from a local file (JSONL as published, parquet, a save_to_disk
+    folder), prompted few-shot as the paper did (see `monkeys_suites._prompts`)."""
+    train = options.get("train")
+    return build_gsm8k(
+        local_records(path, GSM8K_COLUMNS),
+        str(path),
+        options,
+        local_records(Path(train).expanduser(), GSM8K_COLUMNS) if train else None,
+        train,
+    )
 
-    Problem ids are ``gsm8k/<i>`` with i the 0-based position in the file (the paper's ids).
-    """
-    rows = list(_gsm8k_rows(path))
+
+def build_gsm8k(
+    records: Iterable[Record],
+    where: str,
+    options: Options,
+    train: Iterable[Record] | None = None,
+    train_label: str | None = None,
+) -> Suite:
+    """GSM8K problems from rows with `question` and `answer`; exemplars from `train` rows when
+    given, else the built-in ones. Ids are ``gsm8k/<i>``, i the 0-based row (the paper's ids)."""
+    rows = list(_gsm8k_rows(records))
     if not rows:
-        raise SuiteError(f"{path}: no problems in the file")
+        raise SuiteError(f"{where}: no problems in the file")
     shots = _int_option(options, "shots", GSM8K_SHOTS)
     seed = _int_option(options, "seed", 0)
     pool: list[QA]
-    if "train" in options:
-        train = Path(options["train"]).expanduser()
+    if train is not None:
         pool = [qa for _, qa in _gsm8k_rows(train)]
-        source = str(train)
+        source = train_label or "train split"
     else:
         pool, source = list(GSM8K_EXEMPLARS), "built-in"
     drawn = _draw(pool, len(rows), shots, seed, f"gsm8k exemplars ({source})")
@@ -226,7 +246,12 @@ def _find_all(text: str, sub: str) -> Iterator[tuple[int, str]]:
 
 
 def _math_records(path: Path) -> Iterator[tuple[Record, str]]:
-    """(record, default id) for a directory of .json files, a .jsonl file or a .json file."""
+    """(record, default id) for a directory of .json files, a .jsonl file or a .json file; a
+    parquet file or a save_to_disk folder through `datasets`."""
+    if is_saved_dataset(path) or path.suffix.lower() in (".parquet", ".arrow"):
+        for i, r in enumerate(local_records(path, MATH_COLUMNS)):
+            yield r, f"math/{i}"
+        return
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.json") if p.is_file())
         if not files:
@@ -243,17 +268,27 @@ def _math_records(path: Path) -> Iterator[tuple[Record, str]]:
         yield r, f"math/{i}"
 
 
-@importer("math", help="Hendrycks MATH: a directory of .json files, or .json/.jsonl exports")
+MATH_COLUMNS = ("problem",)  # and `answer` (MATH-500) or `solution` (MATH), checked per row
+
+
+@importer("math", help="Hendrycks MATH: a directory of .json files, .json/.jsonl/parquet exports")
 def math(path: Path, options: Options) -> Suite:
+    return build_math(_math_records(path), str(path))
+
+
+def build_math(
+    records: Iterable[tuple[Record, str]], where: str, *, name: str = "math", prompt: Any = None
+) -> Suite:
     """MATH problems with the Minerva 4-shot prompt; the reference is `answer` when the file
     has it (MATH-500), else the last ``\\boxed{}`` of `solution`.
 
     Ids: a file's path under the directory without ``.json`` (``algebra/1``), else the
     `unique_id` field (MATH-500), else ``math/<i>``.
     """
+    make_prompt = prompt or math_prompt
     problems: list[Problem] = []
     ids: dict[str, str] = {}
-    for r, default_id in _math_records(path):
+    for r, default_id in records:
         problem = r.string("problem", nonempty=True)
         if r.has("answer"):
             ans = r.get("answer")
@@ -280,7 +315,7 @@ def math(path: Path, options: Options) -> Suite:
         problems.append(
             Problem(
                 id=pid,
-                prompt=math_prompt(problem),
+                prompt=make_prompt(problem),
                 kind=ProblemKind.FINAL_ANSWER,
                 answer=answer,
                 stop=MATH_STOP,
@@ -289,8 +324,8 @@ def math(path: Path, options: Options) -> Suite:
             )
         )
     if not problems:
-        raise SuiteError(f"{path}: no problems in the file")
-    return Suite("math", tuple(problems))
+        raise SuiteError(f"{where}: no problems in the file")
+    return Suite(name, tuple(problems))
 
 
 # ---- CodeContests --------------------------------------------------------------------------
@@ -372,10 +407,10 @@ def _python_solutions(r: Record, *, ascii_only: bool = True) -> list[str]:
     return out
 
 
-def _exemplars_from(path: Path) -> list[CodeShot]:
+def _exemplars_from(records: Iterable[Record]) -> list[CodeShot]:
     """Train problems with an ASCII Python 3 solution and no image: the paper's pool."""
     pool = []
-    for r in jsonl_records(path):
+    for r in records:
         description = r.string("description", nonempty=True)
         sols = _python_solutions(r)
         if sols and not has_image(description):
@@ -396,6 +431,27 @@ def codecontests(path: Path, options: Options) -> Suite:
     default, as the paper), ``images=skip|keep`` (the paper skipped statements with images).
     A problem's Python 3 `solutions` become its reference solutions (`monkeys audit`).
     """
+    train = options.get("train")
+    return build_codecontests(
+        local_records(path, CODECONTESTS_COLUMNS),
+        str(path),
+        options,
+        local_records(Path(train).expanduser(), CODECONTESTS_COLUMNS) if train else None,
+        train,
+    )
+
+
+CODECONTESTS_COLUMNS = ("name", "description")
+
+
+def build_codecontests(
+    records: Iterable[Record],
+    where: str,
+    options: Options,
+    train: Iterable[Record] | None = None,
+    train_label: str | None = None,
+) -> Suite:
+    """CodeContests problems from rows in DeepMind's layout (see `codecontests`)."""
     shots = _int_option(options, "shots", CODECONTESTS_SHOTS)
     seed = _int_option(options, "seed", 0)
     sets = options.get("tests", "public+private+generated").split("+")
@@ -410,7 +466,7 @@ def codecontests(path: Path, options: Options) -> Suite:
     rows: list[tuple[Record, str, list[dict[str, str]], float | None, int]] = []
     seen: dict[str, int] = {}
     skipped = 0
-    for r in jsonl_records(path):
+    for r in records:
         name = r.string("name", nonempty=True)
         description = r.string("description", nonempty=True)
         tests = [t for s in sets for t in _tests(r, f"{s}_tests")]
@@ -426,10 +482,9 @@ def codecontests(path: Path, options: Options) -> Suite:
         rows.append((r, description, tests, limit, mem))
     if not rows:
         why = f" ({skipped} skipped for images; images=keep keeps them)" if skipped else ""
-        raise SuiteError(f"{path}: no problems in the file{why}")
-    if "train" in options:
-        train = Path(options["train"]).expanduser()
-        pool, source = _exemplars_from(train), str(train)
+        raise SuiteError(f"{where}: no problems in the file{why}")
+    if train is not None:
+        pool, source = _exemplars_from(train), train_label or "train split"
     else:
         pool, source = list(CODECONTESTS_EXEMPLARS), "built-in"
     drawn = _draw(pool, len(rows), shots, seed, f"codecontests exemplars ({source})")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from monkeys_suites._importers import _gsm8k_rows, gsm8k_final, parse_spec
+from monkeys_suites._hub import local_records
+from monkeys_suites._importers import GSM8K_COLUMNS, _gsm8k_rows, gsm8k_final, parse_spec
 from monkeys_suites._problem import SuiteError
 
 
@@ -35,4 +36,7 @@ def train_answers(spec: str) -> TrainAnswers | None:
     train = Path(parsed.options["train"]).expanduser()
     if not train.is_file():
         raise SuiteError(f"{train}: the train file of suite {spec!r} is not there")
-    return TrainAnswers(tuple(gsm8k_final(r) for r, _ in _gsm8k_rows(train)), str(train))
+    return TrainAnswers(
+        tuple(gsm8k_final(r) for r, _ in _gsm8k_rows(local_records(train, GSM8K_COLUMNS))),
+        str(train),
+    )
