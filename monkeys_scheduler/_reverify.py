@@ -101,7 +101,6 @@ async def reverify_run(
     if not 0.0 <= failing_fraction <= 1.0:
         raise ValueError("failing_fraction must be between 0 and 1")
     problems = {p.id: p for p in store.run_problems(run_id)}
-    before = store.verdict_attempts(run_id)
     passing: list[tuple[str, int, str]] = []
     failing: list[tuple[str, int, str]] = []
     for rec, _ in store.samples_verdict0(run_id):
@@ -113,7 +112,7 @@ async def reverify_run(
     todo = passing + [failing[i] for i in chosen]
     slots = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(pid: str, idx: int, text: str, attempt: int) -> None:
+    async def one(pid: str, idx: int, text: str) -> None:
         async with slots:
             try:
                 verdict = await verifier.verify(problems[pid], text)
@@ -127,14 +126,15 @@ async def reverify_run(
                     stderr=f"verifier failed: {type(e).__name__}: {e}",
                     sandbox=sandbox_name,
                 )
-        store.put_verdict(run_id, pid, idx, verdict, attempt=attempt)
+        # The attempt number comes from the store, atomically: another re-verification of the
+        # same sample (this run's or another process's) never takes the same one.
+        attempt = await asyncio.to_thread(store.put_reverification, run_id, pid, idx, verdict)
         if progress is not None:
             progress(pid, idx, attempt, verdict.status.value)
 
     jobs: list[Coroutine[Any, Any, None]] = []
     for pid, idx, text in todo:
-        first = max(before.get(pid, {}).get(idx, {0: ""})) + 1
-        jobs.extend(one(pid, idx, text, a) for a in range(first, first + repeats))
+        jobs.extend(one(pid, idx, text) for _ in range(repeats))
     await asyncio.gather(*jobs)
     store.flush()
     flaky, flagged = find_flaky(store.verdict_attempts(run_id))

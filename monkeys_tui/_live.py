@@ -345,7 +345,9 @@ def save_fits(store: Store, run_id: int, summary: CurveSummary) -> list[str]:
     """Queue the summary's fits into the run's `fits` table (kinds ``coverage``,
     ``power_law``, ``beta_binomial``); a kind whose latest stored row was computed from the
     same data (samples, passes, exclusions, bootstrap) is not stored again. Returns the kinds
-    queued."""
+    queued (none on a store opened read-only)."""
+    if store.read_only:
+        return []
     latest: dict[str, dict[str, float]] = {}
     for kind, params, _ in store.fits(run_id):
         latest[kind] = params

@@ -1,6 +1,6 @@
 """A tiny migration runner: named migrations, recorded in the database as they are applied.
 
-Like sqlite-utils' `Migrations`: each migration has a unique name and is applied once, in order,
+Each migration has a unique name and is applied once, in order,
 inside one write transaction together with its record in ``_monkeys_migrations`` (name,
 applied_at) and the ``schema_version`` in ``_monkeys_meta``. A database that records a migration
 this version does not know, or a higher schema_version, is from a newer monkeys and is refused.

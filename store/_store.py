@@ -1,4 +1,7 @@
-"""The store: one SQLite file (WAL), one writer thread fed by a queue, a reader per thread.
+"""The store's API: runs, problems, samples, verdicts, fits and audits in one SQLite file.
+
+Writes go through the writer thread (`store._writer`); the file is checked and opened by
+`store._files`; reads run on a read-only connection per reading thread.
 
 Streaming writes (`put_sample`, `put_verdict`, `put_fit`) are queued and committed by the
 writer thread in batches (up to `batch_rows` rows or `batch_seconds` after the first queued
@@ -19,21 +22,27 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import queue
 import sqlite3
-import stat
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from backends._protocol import SampleFinished
 from monkeys_suites._problem import Problem
-from store._migrations import MIGRATIONS, DbState, check_compatible, read_state
+from store._files import (
+    BUSY_TIMEOUT_MS,
+    check_file,
+    connect_writer,
+    inspect_readonly,
+    read_only_reason,
+    reader_params,
+    uri,
+)
+from store._migrations import MIGRATIONS, check_compatible
 from store._records import (
     AUDIT_COLUMNS,
     POLICIES,
@@ -59,14 +68,11 @@ from store._records import (
     suspect_rows,
     verdict_from_row,
 )
+from store._writer import Row, Rows, Writer
 from verify._audit_types import ProblemAudit, audit_key
 from verify._verdict import Verdict
 
 log = logging.getLogger(__name__)
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 10_000
-QUEUE_MAX_ITEMS = 100_000  # a put blocks (backpressure) only when this many items are waiting
 
 _SAMPLE_SQL = (
     "INSERT OR IGNORE INTO samples (run_id, problem_id, idx, seed, text, prompt_tokens, "
@@ -95,107 +101,6 @@ _LATEST_VERDICT_JOIN = (
 )
 _VERDICT_SELECT = ", ".join(f"v.{c.strip()}" for c in VERDICT_COLUMNS.split(","))
 
-Row = tuple[object, ...]
-
-
-# ---- queue items ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Rows:
-    sql: str
-    rows: list[Row]
-
-
-@dataclass
-class _Call:
-    fn: Callable[[sqlite3.Connection], object]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: object = None
-    error: BaseException | None = None
-
-
-@dataclass
-class _Flush:
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class _Stop:
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-_Item = _Rows | _Call | _Flush | _Stop
-
-
-# ---- opening -------------------------------------------------------------------------------
-
-
-def _uri(path: Path, **params: str) -> str:
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    return f"{path.as_uri()}?{query}"
-
-
-def _check_file(path: Path) -> bool:
-    """Validate what lies at `path` without writing to it. True when it is to be created."""
-    parent = path.parent
-    if not parent.is_dir():
-        raise StoreError(f"{path}: directory {parent} does not exist; create it first.")
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return True
-    except OSError as e:
-        raise StoreError(f"{path}: cannot read it: {e}") from e
-    if not stat.S_ISREG(st.st_mode):
-        raise StoreError(f"{path}: not a regular file (a directory?); expected an SQLite store.")
-    if st.st_size == 0:
-        return True
-    try:
-        with path.open("rb") as f:
-            header = f.read(100)
-    except OSError as e:
-        raise StoreError(f"{path}: cannot read it: {e}") from e
-    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
-        raise StoreError(f"{path}: not an SQLite database (corrupt or another kind of file).")
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    valid_for = int.from_bytes(header[92:96], "big")
-    change_counter = int.from_bytes(header[24:28], "big")
-    if page_size < 512 or page_size & (page_size - 1):
-        raise StoreError(f"{path}: corrupt SQLite header (page size {page_size}).")
-    if valid_for == change_counter and pages * page_size > st.st_size:
-        raise StoreError(
-            f"{path}: truncated SQLite database ({st.st_size} bytes, its header says "
-            f"{pages * page_size}); it is damaged. Restore it from a copy or use another --db."
-        )
-    return False
-
-
-def _inspect_readonly(path: Path) -> DbState | None:
-    """The database's state read on a read-only connection; None when that cannot be done
-    (a crashed WAL database may need recovery, which needs write access)."""
-    # Without a WAL file, read the file as immutable: no locks, no -shm/-wal files created.
-    wal = path.with_name(path.name + "-wal")
-    params = {"mode": "ro"} if wal.exists() else {"mode": "ro", "immutable": "1"}
-    try:
-        conn = sqlite3.connect(_uri(path, **params), uri=True, isolation_level=None)
-    except sqlite3.Error:
-        return None
-    try:
-        conn.execute("BEGIN")
-        return read_state(conn)
-    except sqlite3.DatabaseError as e:
-        if isinstance(e, sqlite3.OperationalError) and "recover" in str(e).lower():
-            return None
-        if isinstance(e, sqlite3.OperationalError) and "unable to open" in str(e).lower():
-            return None
-        raise StoreError(f"{path}: corrupt or not an SQLite database ({e}).") from e
-    finally:
-        conn.close()
-
-
 # ---- the store -----------------------------------------------------------------------------
 
 _OPEN_STORES: weakref.WeakSet[Store] = weakref.WeakSet()  # registry: flushed at exit
@@ -213,91 +118,87 @@ class Store:
 
     path: Path
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, batch_rows: int, batch_s: float):
+    def __init__(self, path: Path, writer: Writer | None, reader_params: dict[str, str]) -> None:
         self.path = path
-        self._wconn = conn
-        self._batch_rows = batch_rows
-        self._batch_s = batch_s
-        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=QUEUE_MAX_ITEMS)
+        self._writer = writer
+        self._reader_params = reader_params
         self._lock = threading.Lock()
-        self._put_lock = threading.Lock()  # never taken by the writer thread
         self._closed = False
-        self._errors: list[BaseException] = []
-        self._failed_rows = 0
         self._readers: dict[int, sqlite3.Connection] = {}
-        self._thread = threading.Thread(
-            target=self._writer_main, name=f"monkeys-store-writer:{path.name}", daemon=True
-        )
-        self._thread.start()
         _OPEN_STORES.add(self)
 
     # ---- lifecycle -----------------------------------------------------------------------
 
     @classmethod
     def open(
-        cls, path: str | Path, *, batch_rows: int = 1000, batch_seconds: float = 0.05
+        cls,
+        path: str | Path,
+        *,
+        batch_rows: int = 1000,
+        batch_seconds: float = 0.05,
+        read_only: bool | None = False,
     ) -> Store:
         """Open the store at `path`, creating it or migrating it to this version.
 
+        `read_only`: only read (what `runs`, `show`, `export` and `report` need): the file must
+        exist; nothing is written, so it works in a read-only directory or on a read-only file
+        (a store that still needs migrating is migrated first where that can be written).
+        None: read-write where the file can be written, else read-only (`show`, which also
+        stores the fits it computes when it can).
         Raises StoreError, leaving the file untouched, when it is not a monkeys store, is
-        corrupt, or was written by a newer monkeys.
+        corrupt, was written by a newer monkeys, or cannot be written when writing is asked.
         """
         if batch_rows < 1 or batch_seconds < 0:
             raise ValueError("batch_rows must be >= 1 and batch_seconds >= 0")
         p = Path(path).expanduser().absolute()
-        fresh = _check_file(p)
-        if not fresh:
-            state = _inspect_readonly(p)
-            if state is not None:
-                check_compatible(state, MIGRATIONS, where=str(p))
-        try:
-            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as e:
-            raise StoreError(f"{p}: cannot open it: {e}") from e
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if not fresh:  # validated read-write, before anything is written
-                conn.execute("BEGIN")
-                state = read_state(conn)
-                conn.execute("COMMIT")
-                check_compatible(state, MIGRATIONS, where=str(p))
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            if mode is None or str(mode[0]).lower() != "wal":
-                raise StoreError(f"{p}: cannot use WAL mode here (journal_mode is {mode}).")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            MIGRATIONS.apply(conn, where=str(p))
-        except StoreError:
-            conn.close()
-            raise
-        except sqlite3.DatabaseError as e:
-            conn.close()
-            raise StoreError(f"{p}: corrupt or not an SQLite database ({e}).") from e
-        except BaseException:
-            conn.close()
-            raise
-        return cls(p, conn, batch_rows, batch_seconds)
+        fresh = check_file(p)
+        if read_only and fresh:
+            raise StoreError(f"{p}: no monkeys store there yet (start a run with `monkeys run`).")
+        state = None if fresh else inspect_readonly(p)
+        if state is not None:
+            check_compatible(state, MIGRATIONS, where=str(p))
+        blocked = read_only_reason(p)
+        if read_only is None:
+            read_only = blocked is not None
+        if read_only:
+            if state is not None and MIGRATIONS.pending(set(state.applied)):
+                if blocked is not None:
+                    raise StoreError(
+                        f"{p}: written by an older monkeys and needs migrating, but {blocked}; "
+                        "copy it somewhere writable and open the copy."
+                    )
+                cls.open(p).close()  # migrate once, then read
+            return cls(p, None, reader_params(p, writable=blocked is None))
+        if blocked is not None:
+            raise StoreError(
+                f"{p}: cannot write the store: {blocked}. Reading commands (runs, show, "
+                "export, report) open it read-only; to run, use a writable --db."
+            )
+        conn = connect_writer(p, fresh)
+        return cls(p, Writer(p, conn, batch_rows, batch_seconds), reader_params(p, True))
+
+    @property
+    def read_only(self) -> bool:
+        return self._writer is None
 
     def close(self) -> None:
         """Commit everything queued, stop the writer, close connections. Idempotent.
 
         Raises StoreError if a queued write failed and was not yet reported."""
-        with self._put_lock:
-            if self._closed:
-                return
-            self._closed = True
-        stop = _Stop()
-        if self._thread.is_alive():
-            self._queue.put(stop)
-            self._thread.join()
-        with self._lock:
-            readers = list(self._readers.values())
-            self._readers.clear()
-        for r in readers:
-            with contextlib.suppress(sqlite3.Error):
-                r.close()
-        _OPEN_STORES.discard(self)
-        self._raise_pending()
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            with self._lock:
+                readers = list(self._readers.values())
+                self._readers.clear()
+            for r in readers:
+                with contextlib.suppress(sqlite3.Error):
+                    r.close()
+            _OPEN_STORES.discard(self)
 
     def __enter__(self) -> Self:
         return self
@@ -320,179 +221,24 @@ class Store:
     def closed(self) -> bool:
         return self._closed
 
-    # ---- the writer thread -----------------------------------------------------------------
+    # ---- writing goes through the writer thread --------------------------------------------
 
-    def _writer_main(self) -> None:
-        conn = self._wconn
-        stopping = False
-        try:
-            while not stopping:
-                first = self._queue.get()
-                batch: list[_Item] = [first]
-                nrows = len(first.rows) if isinstance(first, _Rows) else 0
-                urgent = not isinstance(first, _Rows)
-                deadline = time.monotonic() + self._batch_s
-                while not urgent and nrows < self._batch_rows:
-                    left = deadline - time.monotonic()
-                    try:
-                        item = (
-                            self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-                        )
-                    except queue.Empty:
-                        break
-                    batch.append(item)
-                    if isinstance(item, _Rows):
-                        nrows += len(item.rows)
-                    else:
-                        urgent = True
-                try:
-                    self._commit(batch)
-                except Exception as e:  # a bug or an unexpected failure: report, keep going
-                    log.exception("store writer failed")
-                    self._rollback()
-                    self._fail_batch(batch, e)
-                for item in batch:
-                    if isinstance(item, _Call | _Flush):
-                        item.done.set()
-                    elif isinstance(item, _Stop):
-                        stopping = True
-                        item.done.set()
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA optimize")
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+    def _w(self) -> Writer:
+        if self._writer is None:
+            raise StoreError(f"{self.path}: opened read-only; nothing can be written to it.")
+        return self._writer
 
-    def _rollback(self) -> None:
-        if self._wconn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self._wconn.execute("ROLLBACK")
-
-    def _commit(self, batch: list[_Item]) -> None:
-        if not any(isinstance(i, _Rows | _Call) for i in batch):
-            return
-        conn = self._wconn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for group in _grouped(batch):
-                if isinstance(group, _Rows):
-                    conn.executemany(group.sql, group.rows)
-                elif isinstance(group, _Call):
-                    self._run_call(group)
-            conn.execute("COMMIT")
-            return
-        except sqlite3.Error:
-            self._rollback()
-        # Something in the batch failed: store what can be stored, row by row; report the rest.
-        for item in batch:
-            if isinstance(item, _Call):
-                item.result, item.error = None, None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            self._fail_batch(batch, e)
-            return
-        row_errors: list[BaseException] = []
-        for item in batch:
-            if isinstance(item, _Rows):
-                for row in item.rows:
-                    try:
-                        conn.execute(item.sql, row)
-                    except sqlite3.Error as e:
-                        if not conn.in_transaction:  # the error rolled the transaction back
-                            self._fail_batch(batch, e)
-                            return
-                        row_errors.append(e)
-            elif isinstance(item, _Call):
-                self._run_call(item)
-                if not conn.in_transaction:
-                    self._fail_batch(batch, item.error or StoreError("transaction rolled back"))
-                    return
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            self._rollback()
-            self._fail_batch(batch, e)
-            return
-        for err in row_errors:
-            self._record_error(err, 1)
-
-    def _run_call(self, call: _Call) -> None:
-        conn = self._wconn
-        conn.execute("SAVEPOINT monkeys_call")
-        try:
-            call.result = call.fn(conn)
-        except Exception as e:
-            call.error = e
-            if conn.in_transaction:
-                conn.execute("ROLLBACK TO monkeys_call")
-        if conn.in_transaction:
-            conn.execute("RELEASE monkeys_call")
-
-    def _fail_batch(self, batch: list[_Item], cause: BaseException) -> None:
-        rows = 0
-        for item in batch:
-            if isinstance(item, _Rows):
-                rows += len(item.rows)
-            elif isinstance(item, _Call):
-                item.result = None
-                item.error = cause
-        if rows:
-            self._record_error(cause, rows)
-
-    def _record_error(self, cause: BaseException, rows: int) -> None:
-        with self._lock:
-            self._errors.append(cause)
-            self._failed_rows += rows
-
-    def _raise_pending(self) -> None:
-        with self._lock:
-            if not self._errors:
-                return
-            errors, failed = self._errors, self._failed_rows
-            self._errors, self._failed_rows = [], 0
-        first = errors[0]
-        raise StoreError(
-            f"{self.path}: {failed} queued row(s) could not be written "
-            f"({len(errors)} error(s); first: {type(first).__name__}: {first})"
-        ) from first
-
-    # ---- queueing ------------------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreError(f"{self.path}: the store is closed")
-        if not self._thread.is_alive():
-            raise StoreError(f"{self.path}: the store's writer thread has stopped")
-
-    def _enqueue(self, item: _Item) -> None:
-        self._raise_pending()
-        with self._put_lock:  # so that nothing is queued behind the writer's stop marker
-            self._check_open()
-            self._queue.put(item)
+    def _enqueue(self, item: Rows) -> None:
+        self._w().enqueue(item)
 
     def _call(self, fn: Callable[[sqlite3.Connection], object]) -> object:
-        """Run `fn` on the writer connection inside the writer's transaction; return once
-        committed."""
-        call = _Call(fn)
-        self._enqueue(call)
-        call.done.wait()
-        if call.error is not None:
-            if isinstance(call.error, StoreError | ValueError):
-                raise call.error
-            raise StoreError(f"{self.path}: write failed: {call.error}") from call.error
-        return call.result
+        return self._w().call(fn)
 
     def flush(self, timeout: float | None = None) -> None:
         """Block until everything queued so far is committed; raise StoreError if any of it
-        failed (or if `timeout` seconds pass first)."""
-        marker = _Flush()
-        with self._put_lock:
-            self._check_open()
-            self._queue.put(marker)
-        if not marker.done.wait(timeout):
-            raise StoreError(f"{self.path}: flush did not finish within {timeout} s")
-        self._raise_pending()
+        failed (or if `timeout` seconds pass first). Nothing to do on a read-only store."""
+        if self._writer is not None:
+            self._writer.flush(timeout)
 
     # ---- runs & problems (synchronous) ---------------------------------------------------
 
@@ -609,23 +355,21 @@ class Store:
     def put_sample(self, run_id: int, sample: SampleFinished) -> None:
         """Queue a finished sample; a second one with the same (run, problem, index) is
         ignored (the first stored wins)."""
-        self._enqueue(_Rows(_SAMPLE_SQL, [_sample_row(run_id, sample, time.time())]))
+        self._enqueue(Rows(_SAMPLE_SQL, [_sample_row(run_id, sample, time.time())]))
 
     def put_samples(self, run_id: int, samples: Iterable[SampleFinished]) -> None:
         """Queue many samples as one item (cheaper than `put_sample` in a loop)."""
         now = time.time()
         rows = [_sample_row(run_id, s, now) for s in samples]
         if rows:
-            self._enqueue(_Rows(_SAMPLE_SQL, rows))
+            self._enqueue(Rows(_SAMPLE_SQL, rows))
 
     def put_verdict(
         self, run_id: int, problem_id: str, idx: int, verdict: Verdict, attempt: int = 0
     ) -> None:
         """Queue a verdict. (run, problem, idx, attempt) is unique: the first stored wins;
         a re-verification uses attempt >= 1. Attempt 0 is what `counts` uses."""
-        self._enqueue(
-            _Rows(_VERDICT_SQL, [_verdict_row(run_id, problem_id, idx, verdict, attempt)])
-        )
+        self._enqueue(Rows(_VERDICT_SQL, [_verdict_row(run_id, problem_id, idx, verdict, attempt)]))
 
     def put_verdicts(
         self, run_id: int, verdicts: Iterable[tuple[str, int, Verdict]], attempt: int = 0
@@ -633,7 +377,26 @@ class Store:
         """Queue many (problem_id, idx, verdict) as one item."""
         rows = [_verdict_row(run_id, pid, i, v, attempt) for pid, i, v in verdicts]
         if rows:
-            self._enqueue(_Rows(_VERDICT_SQL, rows))
+            self._enqueue(Rows(_VERDICT_SQL, rows))
+
+    def put_reverification(self, run_id: int, problem_id: str, idx: int, verdict: Verdict) -> int:
+        """Store a re-verification of one sample as its next attempt (synchronous); returns the
+        attempt number. The number is chosen inside the write transaction (BEGIN IMMEDIATE), so
+        concurrent re-verifications of one sample, from any thread or process, each get their
+        own attempt and none is dropped."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            (last,) = conn.execute(
+                "SELECT max(attempt) FROM verdicts WHERE run_id = ? AND problem_id = ? AND idx = ?",
+                (run_id, problem_id, idx),
+            ).fetchone()
+            attempt = 1 if last is None else max(1, int(last) + 1)
+            conn.execute(_VERDICT_SQL, _verdict_row(run_id, problem_id, idx, verdict, attempt))
+            return attempt
+
+        result = self._call(write)
+        assert isinstance(result, int)
+        return result
 
     def put_fit(
         self,
@@ -649,18 +412,19 @@ class Store:
             dumps({str(k): float(v) for k, v in params.items()}),
             time.time() if created_at is None else float(created_at),
         )
-        self._enqueue(_Rows(_FIT_SQL, [row]))
+        self._enqueue(Rows(_FIT_SQL, [row]))
 
     # ---- reads ---------------------------------------------------------------------------
 
     def _reader(self) -> sqlite3.Connection:
-        self._check_open()
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
         ident = threading.get_ident()
         conn = self._readers.get(ident)
         if conn is None:
             try:
                 conn = sqlite3.connect(
-                    _uri(self.path, mode="ro"),
+                    uri(self.path, **self._reader_params),
                     uri=True,
                     isolation_level=None,
                     check_same_thread=False,
@@ -950,26 +714,6 @@ class Store:
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-def _grouped(batch: list[_Item]) -> Iterator[_Rows | _Call]:
-    """Consecutive row items with the same SQL merged into one executemany, order kept."""
-    current: _Rows | None = None
-    for item in batch:
-        if isinstance(item, _Rows):
-            if current is not None and current.sql == item.sql:
-                current.rows.extend(item.rows)
-            else:
-                if current is not None:
-                    yield current
-                current = _Rows(item.sql, list(item.rows))
-        elif isinstance(item, _Call):
-            if current is not None:
-                yield current
-                current = None
-            yield item
-    if current is not None:
-        yield current
 
 
 def _sample_row(run_id: int, s: SampleFinished, now: float) -> Row:

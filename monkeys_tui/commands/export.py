@@ -30,7 +30,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 def cmd_export(ns: argparse.Namespace, console: Console) -> int:
     from monkeys_reports import export_run
 
-    with Store.open(ns.db) as store:
+    with Store.open(ns.db, read_only=True) as store:
         store.get_run(ns.run_id)  # a clear error for a missing run, before any file is made
         if ns.out == "-":
             try:

@@ -131,7 +131,7 @@ def cmd_report(ns: argparse.Namespace, console: Console) -> int:
         bootstrap=ns.bootstrap,
         precision=not ns.no_precision,
     )
-    with Store.open(ns.db) as store:
+    with Store.open(ns.db, read_only=True) as store:
         try:
             report = build_report(store, ns.run_ids, opts)
         except ScorerError as e:

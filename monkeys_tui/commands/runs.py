@@ -45,7 +45,7 @@ def cmd_show(ns: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_runs(db: Path, console: Console) -> int:
-    with Store.open(db) as store:
+    with Store.open(db, read_only=True) as store:
         runs = store.list_runs()
         table = Table(title=f"runs in {db}", title_justify="left")
         for col in ("id", "status", "suite", "problems", "budget", "model", "backend", "coverage"):
@@ -68,7 +68,7 @@ def _cmd_runs(db: Path, console: Console) -> int:
 
 
 def _cmd_show(db: Path, run_id: int, console: Console, *, against: int | None = None) -> int:
-    with Store.open(db) as store:
+    with Store.open(db, read_only=None) as store:
         run = store.get_run(run_id)
         console.print(
             literal_text(
