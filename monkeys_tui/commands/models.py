@@ -1,13 +1,14 @@
-"""`monkeys models list|pull|path`: the model catalog."""
+"""`monkeys models list|pull|path|convert`: the model catalog."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from backends.models import CATALOG, DEFAULT_MODEL, model_status
+from backends.models import CATALOG, DEFAULT_MODEL, DTYPES, model_status
 from monkeys_tui.commands._registry import command
 
 
@@ -18,11 +19,21 @@ def _args(p: argparse.ArgumentParser) -> None:
     p_pull.add_argument("name")
     p_path = ms.add_parser("path", help="assemble (if needed) and print a model's GGUF path")
     p_path.add_argument("name")
+    p_conv = ms.add_parser(
+        "convert",
+        help="turn a model's GGUF into a dequantized Hugging Face folder (for vLLM) and print it",
+    )
+    p_conv.add_argument("name", help="a catalog name or a .gguf file")
+    p_conv.add_argument(
+        "--dtype", choices=DTYPES, default="float32", help="float32 (default) keeps seeds exact"
+    )
+    p_conv.add_argument("--out", type=Path, help="the folder to write (default: in the cache)")
+    p_conv.add_argument("--force", action="store_true", help="convert again even if done")
 
 
 @command("models", "the model catalog", configure=_args)
 def cmd_models(ns: argparse.Namespace, console: Console) -> int:
-    from backends.models import pull_model, resolve_model
+    from backends.models import convert_model, pull_model, resolve_model
 
     if ns.models_command == "list":
         table = Table(title="models")
@@ -38,6 +49,10 @@ def cmd_models(ns: argparse.Namespace, console: Console) -> int:
     if ns.models_command == "pull":
         path = pull_model(ns.name)
         console.print(f"{ns.name}: {path}")
+        return 0
+    if ns.models_command == "convert":
+        out = convert_model(ns.name, dtype=ns.dtype, out=ns.out, force=ns.force)
+        console.print(str(out), markup=False, highlight=False, soft_wrap=True)
         return 0
     console.print(str(resolve_model(ns.name)))
     return 0

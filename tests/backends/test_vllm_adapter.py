@@ -301,7 +301,7 @@ async def test_without_vllm_start_says_how_to_install() -> None:
     with pytest.raises(BackendError) as ei:
         await b.start()
     assert str(ei.value) == NOT_INSTALLED
-    assert "pip install monkeys[vllm]" in NOT_INSTALLED
+    assert "make setup-vllm" in NOT_INSTALLED
     await b.close()  # closing a never-started backend is fine
 
 
