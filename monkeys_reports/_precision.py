@@ -18,7 +18,7 @@ from monkeys_reports._scorers import Scorer
 from monkeys_reports._stats import run_guessing
 from monkeys_suites import Problem, ProblemKind
 from store import SampleRecord
-from verify import answers_match, extract_answer
+from verify import AnswerGroups, answers_match, extract_answer
 
 FloatArray = NDArray[np.float64]
 Vote = tuple[str | None, bool, float | None]
@@ -28,20 +28,15 @@ def answer_keys(
     texts: Sequence[str], match: Callable[[str, str], bool] = answers_match
 ) -> list[str | None]:
     """The final answer of each text (`verify.extract_answer`), equivalent answers mapped to
-    one representative (the first of its kind seen), so that votes count them together."""
-    reps: list[str] = []
-    seen: dict[str, str] = {}
+    one representative (the first of its kind seen), so that votes count them together. In
+    about linear time: an answer is compared only with the representatives that share one of
+    its canonical keys (`verify.AnswerGroups`); `match` must imply a shared key, as
+    `answers_match` does."""
+    groups = AnswerGroups(match)
     out: list[str | None] = []
     for t in texts:
         a = extract_answer(t)
-        if a is None:
-            out.append(None)
-            continue
-        if a not in seen:
-            seen[a] = next((r for r in reps if match(a, r)), a)
-            if seen[a] == a:
-                reps.append(a)
-        out.append(seen[a])
+        out.append(None if a is None else groups.key(a))
     return out
 
 

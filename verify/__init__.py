@@ -1,5 +1,6 @@
 """Verification: run each sample in a sandbox and turn the result into a Verdict."""
 
+from verify._answerkey import AnswerGroups, answer_keys_of
 from verify._audit import audit_problems, auditable, planned_runs
 from verify._audit_types import (
     ProblemAudit,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_TAG",
     "OUTPUT_CAP",
     "SANDBOX_KINDS",
+    "AnswerGroups",
     "BuildResult",
     "BwrapSandbox",
     "DockerSandbox",
@@ -58,6 +60,7 @@ __all__ = [
     "SuspectTest",
     "Verdict",
     "Verifier",
+    "answer_keys_of",
     "answers_match",
     "audit_key",
     "audit_problems",
