@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from backends._chat import ChatTemplate, ChatTemplateError
 from backends._protocol import (
     BackendError,
     BackendEvent,
@@ -58,6 +59,8 @@ from backends._protocol import (
 )
 from backends._sampling import make_rng, sample_token
 from backends._text import StopMatcher, Utf8Stream
+from monkeys_suites._chat import assistant_prefix
+from monkeys_suites._problem import ChatMessage
 
 
 class _Done:
@@ -76,6 +79,8 @@ class _Job:
     order: int
     submitted: float = field(default_factory=time.perf_counter)
     tokens: list[int] = field(default_factory=list)
+    prompt_text: str = ""  # the rendered chat template ("" for a raw prompt)
+    prefix: str = ""  # an assistant prefix the model continues (starts each sample's text)
     pending: deque[int] = field(default_factory=deque)
     live: int = 0
     closed: bool = False  # cancelled by the consumer, failed, or done: send nothing more
@@ -124,6 +129,54 @@ def _route_native_log(L: Any) -> None:
 
     _log_callback = L.llama_log_callback(forward)
     L.llama_log_set(_log_callback, ctypes.c_void_p(0))
+
+
+def kv_bytes_per_token(*, n_layer: int, n_head: int, n_head_kv: int, n_embd: int) -> int:
+    """Bytes of KV cache one token of context takes: K and V, every layer, the KV heads'
+    width (grouped-query attention), f16 (llama.cpp's default cache type)."""
+    head_dim = n_embd // max(1, n_head)
+    return 2 * n_layer * n_head_kv * head_dim * 2
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_kv_memory(
+    per_token: int, n_ctx_per_seq: int, n_parallel: int, available: int | None
+) -> int:
+    """The KV cache's bytes for `n_parallel` sequences of `n_ctx_per_seq` tokens; BackendError
+    with the numbers and the largest parallel count that fits when it does not fit in
+    `available` bytes (None: not checked). Three quarters of what is available is allowed,
+    the rest left for the weights' working buffers and everything else."""
+    need = per_token * n_ctx_per_seq * n_parallel
+    if available is None:
+        return need
+    budget = available * 3 // 4
+    if need <= budget:
+        return need
+    per_seq = per_token * n_ctx_per_seq
+    fits = budget // per_seq if per_seq else 0
+    gib = 1024**3
+    advice = (
+        f"the largest --parallel that fits is {fits}"
+        if fits >= 1
+        else "not even one sequence fits; lower --max-tokens"
+    )
+    raise BackendError(
+        f"{n_parallel} parallel sequences of {n_ctx_per_seq} tokens of context need "
+        f"{need / gib:.1f} GiB of KV cache ({per_token} bytes a token), but only "
+        f"{budget / gib:.1f} GiB (3/4 of the {available / gib:.1f} GiB available) may be used; "
+        f"{advice} (or lower --max-tokens)"
+    )
 
 
 def _common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -181,6 +234,8 @@ class LlamaCppBackend:
         self._outbox: dict[_Job, list[_Item]] = {}
         self._stopping = False
         self._dead: BaseException | None = None  # why the engine thread died, if it did
+        self._template: ChatTemplate | None = None
+        self._template_error = ""
         # engine time between decodes: sampling and log-probabilities (for bench/)
         self.sample_seconds = 0.0
 
@@ -339,6 +394,17 @@ class LlamaCppBackend:
         if not self._model:
             self._model = None
             raise BackendError(f"llama.cpp could not load the model file {self.model_path}")
+        check_kv_memory(
+            kv_bytes_per_token(
+                n_layer=int(L.llama_model_n_layer(self._model)),
+                n_head=int(L.llama_model_n_head(self._model)),
+                n_head_kv=int(L.llama_model_n_head_kv(self._model)),
+                n_embd=int(L.llama_model_n_embd(self._model)),
+            ),
+            self.n_ctx_per_seq,
+            self.n_parallel,
+            available_memory() if self.n_gpu_layers == 0 else None,
+        )
         cp = L.llama_context_default_params()
         cp.n_ctx = self.n_ctx_per_seq * self.n_parallel
         cp.n_batch = self._n_batch
@@ -373,6 +439,7 @@ class LlamaCppBackend:
         self._mem = L.llama_get_memory(self._ctx)
         self._vocab = L.llama_model_get_vocab(self._model)
         self._n_vocab = int(L.llama_vocab_n_tokens(self._vocab))
+        self._load_template()
         self._batch = L.llama_batch_init(self._n_batch, 0, 1)
         # Sampling and log-probabilities run between two decodes, when the decode threads are
         # idle: split over the same number of threads.
@@ -381,6 +448,38 @@ class LlamaCppBackend:
             self._pool = concurrent.futures.ThreadPoolExecutor(
                 self._workers, thread_name_prefix="llama.cpp-sample"
             )
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        raw = self._L.llama_vocab_get_text(self._vocab, token)
+        return (raw or b"").decode("utf-8", "replace")
+
+    def _load_template(self) -> None:
+        """The GGUF's own chat template (``tokenizer.chat_template``) with its BOS and EOS
+        token strings, as llama-cpp-python hands them to its Jinja formatter."""
+        L = self._L
+        raw = L.llama_model_chat_template(self._model, None)
+        if not raw:
+            self._template_error = (
+                f"model {self.model_name} has no chat template (no tokenizer.chat_template in "
+                "its GGUF); run it with --prompt-format raw"
+            )
+            return
+        try:
+            self._template = ChatTemplate(
+                raw.decode("utf-8", "replace"),
+                bos_token=self._token_text(int(L.llama_vocab_bos(self._vocab))),
+                eos_token=self._token_text(int(L.llama_vocab_eos(self._vocab))),
+            )
+        except ChatTemplateError as e:
+            self._template_error = f"model {self.model_name}: {e}; run it with --prompt-format raw"
+
+    def render_messages(self, messages: tuple[ChatMessage, ...]) -> str:
+        """`messages` rendered with the model's chat template (engine thread, after start)."""
+        if self._template is None:
+            raise ChatTemplateError(self._template_error or "the model is not loaded")
+        return self._template.render(messages)
 
     def _free_native(self) -> None:
         if self._pool is not None:
@@ -412,7 +511,13 @@ class LlamaCppBackend:
     def _submit(self, job: _Job) -> None:
         req = job.request
         try:
-            job.tokens = self._tokenize(req.prompt)
+            if req.messages:
+                # The template writes BOS (or not) itself: nothing more is added to it.
+                job.prompt_text = self.render_messages(req.messages)
+                job.prefix = assistant_prefix(req.messages)
+                job.tokens = self._tokenize(job.prompt_text, add_special=False)
+            else:
+                job.tokens = self._tokenize(req.prompt)
         except BackendError as e:
             self._fail(job, e)
             return
@@ -484,13 +589,13 @@ class LlamaCppBackend:
 
     # --- llama.cpp helpers ---------------------------------------------------------------
 
-    def _tokenize(self, text: str) -> list[int]:
+    def _tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
         L = self._L
         data = text.encode("utf-8")
         size = len(data) + 16
         for _ in range(2):
             buf = (L.llama_token * size)()
-            n = L.llama_tokenize(self._vocab, data, len(data), buf, size, True, True)
+            n = L.llama_tokenize(self._vocab, data, len(data), buf, size, add_special, True)
             if n >= 0:
                 return list(buf[:n])
             size = -n
@@ -589,6 +694,8 @@ class LlamaCppBackend:
         slot.started = time.perf_counter()
         job.live += 1
         self._post(job, SampleStarted(req.problem_id, index))
+        if job.prefix:
+            self._post(job, TextDelta(req.problem_id, index, job.prefix))
 
     def _sample_rows(self, live: list[_Slot], rows: range) -> list[tuple[int, float]]:
         """(token, its log-probability at temperature 1) of `rows` of the last decode's
@@ -699,7 +806,7 @@ class LlamaCppBackend:
                 problem_id=req.problem_id,
                 index=slot.index,
                 seed=slot.seed,
-                text=slot.matcher.text,
+                text=job.prefix + slot.matcher.text,
                 prompt_tokens=len(job.tokens),
                 completion_tokens=slot.n_gen,
                 finish_reason=reason,
@@ -711,6 +818,7 @@ class LlamaCppBackend:
                     "mean_logprob": slot.sum_logprob / max(1, slot.n_logprob),
                     "logprob_tokens": float(slot.n_logprob),
                 },
+                prompt_text=job.prompt_text,
             ),
         )
         self._release(slot, keep_prompt=True)

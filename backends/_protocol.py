@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from monkeys_suites._problem import ChatMessage
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -35,13 +37,20 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """Draw samples `indices` of one problem. Sample i uses seed ``base_seed + i``."""
+    """Draw samples `indices` of one problem. Sample i uses seed ``base_seed + i``.
+
+    With `messages` (the problem's chat form) the backend sends those instead of `prompt`:
+    rendered with the model's own chat template (llama.cpp, vLLM) or to a chat endpoint
+    (openai with ``api="chat"``). A last assistant message is a prefix the model continues;
+    a sample's text then starts with it (the whole assistant message), where the backend can
+    continue a prefix (a chat endpoint cannot: it answers in a new turn)."""
 
     problem_id: str
     prompt: str
     indices: tuple[int, ...]
     params: SamplingParams
     base_seed: int = 0
+    messages: tuple[ChatMessage, ...] = ()
 
     def seed_of(self, index: int) -> int:
         return self.base_seed + index
@@ -89,6 +98,12 @@ class SampleFinished:
     finish_reason: str  # "stop" (stop string or EOS) | "length" (max_tokens)
     seconds: float  # wall time from this sample's start to its finish
     meta: dict[str, float] = field(default_factory=dict)
+    # A reasoning model's thinking when the server returned it apart from the text (the
+    # ``reasoning_content`` / ``reasoning`` fields); thinking inside `text` (``<think>``) is
+    # split off later (`backends.split_thinking`). `completion_tokens` counts both.
+    reasoning: str = ""
+    # The prompt as the model saw it when the backend rendered one (a chat template), else "".
+    prompt_text: str = ""
 
 
 BackendEvent = SampleStarted | TextDelta | SampleFinished
