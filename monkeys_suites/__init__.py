@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from monkeys_suites import _benchmarks as _benchmarks  # registers the suites by name
 from monkeys_suites import _champ as _champ  # registers "champ"
 from monkeys_suites import _humaneval as _humaneval  # registers "humaneval"
 from monkeys_suites._chat import (
@@ -17,7 +18,7 @@ from monkeys_suites._importers import IMPORTERS, SuiteSpec, importer, load_spec,
 from monkeys_suites._jsonl import jsonl_kinds, kind_fields, load_jsonl_suite
 from monkeys_suites._problem import ChatMessage, Problem, ProblemKind, Suite, SuiteError
 from monkeys_suites._prompts import MINERVA_MATH_PROMPT
-from monkeys_suites._registry import REGISTRY, suite
+from monkeys_suites._registry import REGISTRY, SuiteInfo, suite
 from monkeys_suites._source import Record
 from monkeys_suites._train import TrainAnswers, train_answers
 
@@ -44,6 +45,11 @@ def suite_names() -> list[str]:
     return REGISTRY.names()
 
 
+def suite_infos() -> list[SuiteInfo]:
+    """Every suite by name: size, kind, where its data comes from (`monkeys suites`)."""
+    return REGISTRY.infos()
+
+
 def importer_names() -> list[str]:
     return sorted(IMPORTERS)
 
@@ -56,6 +62,7 @@ __all__ = [
     "Record",
     "Suite",
     "SuiteError",
+    "SuiteInfo",
     "SuiteSpec",
     "TrainAnswers",
     "assistant_prefix",
@@ -72,6 +79,7 @@ __all__ = [
     "parse_spec",
     "stdin_chat",
     "suite",
+    "suite_infos",
     "suite_names",
     "train_answers",
 ]

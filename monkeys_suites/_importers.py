@@ -1,6 +1,7 @@
 """Importers for the data files of the paper's tasks, as the user has them on disk.
 
-A suite spec names an importer, a path, and options::
+A suite spec names an importer, a path, and options (the suites by name in
+`monkeys_suites._benchmarks` register theirs too: gsm8k:, codecontests:, mbpp:, ...)::
 
     IMPORTER:PATH[,KEY=VALUE,...]
 
@@ -154,24 +155,6 @@ def _gsm8k_rows(records: Iterable[Record]) -> Iterator[tuple[Record, QA]]:
         question = r.string("question", nonempty=True)
         gsm8k_final(r)  # validates the answer
         yield r, QA(question, r.string("answer"))
-
-
-@importer(
-    "gsm8k",
-    options=("train", "shots", "seed"),
-    help="GSM8K JSONL (question, answer ending '#### n'); few-shot from train=FILE or built in",
-)
-def gsm8k(path: Path, options: Options) -> Suite:
-    """GSM8K test problems from a local file (JSONL as published, parquet, a save_to_disk
-    folder), prompted few-shot as the paper did (see `monkeys_suites._prompts`)."""
-    train = options.get("train")
-    return build_gsm8k(
-        local_records(path, GSM8K_COLUMNS),
-        str(path),
-        options,
-        local_records(Path(train).expanduser(), GSM8K_COLUMNS) if train else None,
-        train,
-    )
 
 
 def build_gsm8k(
@@ -418,29 +401,6 @@ def _exemplars_from(records: Iterable[Record]) -> list[CodeShot]:
     return pool
 
 
-@importer(
-    "codecontests",
-    options=("train", "shots", "seed", "tests", "images"),
-    help="DeepMind CodeContests JSONL (name, description, public/private/generated tests)",
-)
-def codecontests(path: Path, options: Options) -> Suite:
-    """CodeContests problems as stdin/stdout tests, prompted as the paper did.
-
-    Options: ``train=FILE`` (exemplars from its Python 3 solutions; default the built-in ones),
-    ``shots=N`` (2), ``seed=N`` (0), ``tests=public+private+generated`` (which test sets; all by
-    default, as the paper), ``images=skip|keep`` (the paper skipped statements with images).
-    A problem's Python 3 `solutions` become its reference solutions (`monkeys audit`).
-    """
-    train = options.get("train")
-    return build_codecontests(
-        local_records(path, CODECONTESTS_COLUMNS),
-        str(path),
-        options,
-        local_records(Path(train).expanduser(), CODECONTESTS_COLUMNS) if train else None,
-        train,
-    )
-
-
 CODECONTESTS_COLUMNS = ("name", "description")
 
 
@@ -451,7 +411,14 @@ def build_codecontests(
     train: Iterable[Record] | None = None,
     train_label: str | None = None,
 ) -> Suite:
-    """CodeContests problems from rows in DeepMind's layout (see `codecontests`)."""
+    """CodeContests problems as stdin/stdout tests from rows in DeepMind's layout, prompted as
+    the paper did.
+
+    Options: ``train=FILE`` (exemplars from its Python 3 solutions; default the built-in ones),
+    ``shots=N`` (2), ``seed=N`` (0), ``tests=public+private+generated`` (which test sets; all by
+    default, as the paper), ``images=skip|keep`` (the paper skipped statements with images).
+    A problem's Python 3 `solutions` become its reference solutions (`monkeys audit`).
+    """
     shots = _int_option(options, "shots", CODECONTESTS_SHOTS)
     seed = _int_option(options, "seed", 0)
     sets = options.get("tests", "public+private+generated").split("+")

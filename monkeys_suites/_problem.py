@@ -41,6 +41,15 @@ class Problem:
     a Python 3 program, REPO_TESTS: a diff); `monkeys audit` runs them against the tests to
     find suspect tests. They are not part of a problem's identity nor stored with a run.
 
+    `program_prefix` (FUNCTION_TESTS) is what the program starts with when the completion does
+    not continue `prompt` as code: for MBPP and LiveCodeBench the prompt is prose and the
+    completion holds the whole program, so the prefix is "" and the program is the code block
+    of the completion (`verify.extract_code`). None: ``prompt + completion``.
+
+    `base_tests` (FUNCTION_TESTS) are weaker tests reported beside `tests`: EvalPlus suites
+    carry the original HumanEval / MBPP tests here and their stronger tests in `tests`, so a
+    sample's verdict says whether it passed both (`Verdict.base_passed`).
+
     `messages` is the problem's chat form (optional system, the user turn, optional assistant
     prefix), sent to instruct and chat models instead of `prompt`; empty when the suite defines
     no chat form.
@@ -59,6 +68,8 @@ class Problem:
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     solutions: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)
     messages: tuple[ChatMessage, ...] = ()
+    program_prefix: str | None = None
+    base_tests: str = ""
 
 
 @dataclass(frozen=True)

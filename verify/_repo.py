@@ -11,6 +11,7 @@ A REPO_TESTS problem's `tests` field is a JSON object:
 | ``test_command`` | argv list or shell-like string (``python``: the sandbox's python) |
 | ``must_pass`` | test ids (``module.Class.test_x`` or ``path::test_x``; a suffix is enough) |
 | ``python`` | the interpreter in ``image`` that runs the driver (default ``python3``) |
+| ``test_patch`` | a unified diff applied after the model's (SWE-bench: the instance's tests) |
 
 The completion holds a unified diff (the last ```` ```diff ```` fence(s), else the diff in the
 text). A stdlib-only driver (``sandbox_files/repo_driver.py``) runs in the sandbox as the sample's
@@ -53,6 +54,7 @@ class RepoTask:
     repo_in_image: str | None = None
     image: str | None = None
     python: str = "python3"
+    test_patch: str | None = None  # applied after the model's patch
 
 
 def parse_repo_task(problem: Problem) -> RepoTask:
@@ -80,7 +82,7 @@ def parse_repo_task(problem: Problem) -> RepoTask:
     if not isinstance(must, list) or not all(isinstance(t, str) and t for t in must):
         raise bad("must_pass", "expected a list of test names")
     strings: dict[str, str | None] = {}
-    for key in ("repo", "repo_in_image", "image", "python"):
+    for key in ("repo", "repo_in_image", "image", "python", "test_patch"):
         v = spec.get(key)
         if v is not None and (not isinstance(v, str) or not v):
             raise bad(key, "expected a non-empty string")
@@ -89,7 +91,8 @@ def parse_repo_task(problem: Problem) -> RepoTask:
         raise bad("repo", "give either 'repo' or 'repo_in_image', not both")
     if strings["repo_in_image"] and not strings["image"]:
         raise bad("repo_in_image", "needs 'image' (the image that holds it)")
-    unknown = set(spec) - {"test_command", "must_pass", "repo", "repo_in_image", "image", "python"}
+    known = {"test_command", "must_pass", "repo", "repo_in_image", "image", "python", "test_patch"}
+    unknown = set(spec) - known
     if unknown:
         raise bad(sorted(unknown)[0], "unknown field")
     return RepoTask(
@@ -99,6 +102,7 @@ def parse_repo_task(problem: Problem) -> RepoTask:
         repo_in_image=strings["repo_in_image"],
         image=strings["image"],
         python=strings["python"] or "python3",
+        test_patch=strings["test_patch"],
     )
 
 

@@ -28,6 +28,9 @@ class Verdict:
     stdout: str = ""
     stderr: str = ""
     sandbox: str = ""  # the sandbox that produced it, e.g. "docker" or "local bwrap+cgroups ..."
+    # whether the sample passed the problem's weaker base tests (EvalPlus: the original tests);
+    # None when the problem has none
+    base_passed: bool | None = None
 
     @property
     def passed(self) -> bool:

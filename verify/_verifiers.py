@@ -43,16 +43,27 @@ def _cap(text: str) -> str:
     return data[:OUTPUT_CAP].decode("utf-8", "ignore")
 
 
-def function_program(problem: Problem, completion: str) -> str:
-    """The program run for a FUNCTION_TESTS sample (HumanEval's `check(candidate)` form)."""
-    return (
-        problem.prompt + completion + "\n\n" + problem.tests + f"\ncheck({problem.entry_point})\n"
-    )
+def function_code(problem: Problem, completion: str) -> str:
+    """The sample's code: ``prompt + completion``, or with a `Problem.program_prefix` the
+    prefix and the completion's code block (a whole program written after a prose prompt)."""
+    if problem.program_prefix is None:
+        return problem.prompt + completion
+    code = extract_code(completion)
+    if "```" in code:  # a chat answer continuing an opened fence: the code ends at its close
+        code = code.split("```")[0]
+    return problem.program_prefix + code
+
+
+def function_program(problem: Problem, completion: str, *, base: bool = False) -> str:
+    """The program run for a FUNCTION_TESTS sample (HumanEval's `check(candidate)` form); with
+    `base`, the one of the problem's weaker `base_tests`."""
+    tests = problem.base_tests if base else problem.tests
+    return function_code(problem, completion) + "\n\n" + tests + f"\ncheck({problem.entry_point})\n"
 
 
 def function_check(problem: Problem, completion: str) -> FunctionCheck:
     """Where `function_program`'s tests start, for the harness that proves they passed."""
-    return FunctionCheck(len(problem.prompt) + len(completion) + 2, problem.entry_point)
+    return FunctionCheck(len(function_code(problem, completion)) + 2, problem.entry_point)
 
 
 @dataclass(frozen=True)
@@ -181,14 +192,27 @@ class Verifier:
             function=function_check(problem, completion),
         )
         status, failing = classify_function_run(res, program)
+        base_passed: bool | None = None
+        duration = res.duration_s
+        if problem.base_tests:
+            base_program = function_program(problem, completion, base=True)
+            base = await self._need_sandbox().run(
+                base_program,
+                timeout_s=problem.time_limit_s,
+                memory_mb=problem.memory_mb,
+                function=function_check(problem, completion),
+            )
+            base_passed = classify_function_run(base, base_program)[0] is Status.PASS
+            duration += base.duration_s
         return Verdict(
             status,
-            res.duration_s,
+            duration,
             exit_code=res.exit_code,
             failing_test=failing,
             stdout=_cap(res.stdout),
             stderr=_cap(res.stderr),
             sandbox=self.sandbox_name,
+            base_passed=base_passed,
         )
 
     async def _stdio_tests(self, problem: Problem, completion: str) -> Verdict:
@@ -241,6 +265,8 @@ class Verifier:
                 failing_test="no unified diff in the completion (expected a ```diff block)",
                 sandbox=self.sandbox_name,
             )
+        if task.test_patch:
+            patch = patch.rstrip("\n") + "\n" + task.test_patch
         repo_bytes = None
         if task.repo is not None:
             repo_bytes = await asyncio.to_thread(pack_repo, task.repo)
