@@ -697,17 +697,23 @@ def lcb_tests(r: Record, column: str) -> list[dict[str, str]]:
     return out
 
 
+LCB_ENTRY = "lcb_call"  # the tests' function that calls the sample's Solution().<func_name>
+
+
 def _call_tests(fn_name: str, cases: list[dict[str, str]]) -> str:
     """LiveCodeBench call-based cases (one JSON argument per input line, a JSON result) as a
-    ``check(candidate)`` over ``Solution``: ``candidate().fn(*args) == expected`` (tuples
-    compared as lists, as lcb_runner's testing_util)."""
+    ``check(candidate)``, the candidate calling ``Solution().<fn>(*args)`` (a function the
+    tests define, so the harness checks what the method returns); compared with ``==``,
+    tuples as lists, as lcb_runner's testing_util."""
     pairs = [[c["input"], c["output"]] for c in cases]
     return (
         "import json\n\n\n"
+        f"def {LCB_ENTRY}(*args):\n"
+        f"    return getattr(Solution(), {fn_name!r})(*args)\n\n\n"
         "def check(candidate):\n"
         f"    for given, want in json.loads({json.dumps(pairs)!r}):\n"
         "        args = [json.loads(line) for line in given.split('\\n') if line.strip()]\n"
-        f"        got = getattr(candidate(), {fn_name!r})(*args)\n"
+        "        got = candidate(*args)\n"
         "        if isinstance(got, tuple):\n"
         "            got = list(got)\n"
         "        assert got == json.loads(want), (given[:200], want[:200])\n"
@@ -763,7 +769,7 @@ def _livecodebench(records: list[Record], where: str, options: Options) -> Suite
                     prompt=prompt,
                     kind=ProblemKind.FUNCTION_TESTS,
                     tests=_call_tests(fn, cases),
-                    entry_point="Solution",
+                    entry_point=LCB_ENTRY,
                     time_limit_s=float(max(6, len(cases) * 2)),
                     meta=info,
                     messages=function_chat(f"{content}\n\n{starter}"),

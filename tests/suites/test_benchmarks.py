@@ -178,7 +178,7 @@ def test_livecodebench_kinds_private_tests_and_dates(tmp_path: Path) -> None:
     assert stdin.kind is ProblemKind.STDIO_TESTS and len(json.loads(stdin.tests)) == 3
     assert stdin.prompt.startswith("You are an expert Python programmer.")
     assert "# YOUR CODE HERE" in stdin.prompt
-    assert fn.kind is ProblemKind.FUNCTION_TESTS and fn.entry_point == "Solution"
+    assert fn.kind is ProblemKind.FUNCTION_TESTS and fn.entry_point == "lcb_call"
     assert "class Solution:" in fn.prompt and "largestSum" in fn.tests
     late = load_suite(f"livecodebench:{pq},start=2024-09-01")
     assert [p.id for p in late.problems] == ["lcb/9999"]
