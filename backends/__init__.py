@@ -11,6 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from backends._chat import (
+    ChatTemplate,
+    ChatTemplateError,
+    PromptFormat,
+    Thought,
+    opens_thinking,
+    render_chat,
+    resolve_prompt_format,
+    split_thinking,
+)
 from backends._llamacpp import LlamaCppBackend
 from backends._openai import OpenAICompatBackend
 from backends._protocol import (
@@ -80,9 +90,11 @@ def _open_openai(
     timeout_s: float = 300,
     max_retries: int = 4,
     max_n: int = 16,
+    api: str = "completions",
 ) -> Backend:
-    """An OpenAI-compatible /v1/completions server (vllm serve, llama-server, SGLang, or a
-    cluster behind them). `model` is the served model name."""
+    """An OpenAI-compatible server (vllm serve, llama-server, SGLang, a hosted API, or a
+    cluster behind them): /v1/completions, or /v1/chat/completions with api="chat". `model`
+    is the served model name."""
     return OpenAICompatBackend(
         base_url,
         model,
@@ -91,6 +103,7 @@ def _open_openai(
         timeout_s=timeout_s,
         max_retries=max_retries,
         max_n=max_n,
+        api=api,
     )
 
 
@@ -119,17 +132,21 @@ __all__ = [
     "BackendEvent",
     "BackendFactory",
     "BackendInfo",
+    "ChatTemplate",
+    "ChatTemplateError",
     "GenerationRequest",
     "LlamaCppBackend",
     "ModelEntry",
     "ModelUnavailable",
     "OpenAICompatBackend",
+    "PromptFormat",
     "RecordedSample",
     "ReplayBackend",
     "SampleFinished",
     "SampleStarted",
     "SamplingParams",
     "TextDelta",
+    "Thought",
     "VLLMBackend",
     "backend",
     "backend_entries",
@@ -137,7 +154,11 @@ __all__ = [
     "cache_dir",
     "model_status",
     "open_backend",
+    "opens_thinking",
     "pull_model",
     "register_backend",
+    "render_chat",
     "resolve_model",
+    "resolve_prompt_format",
+    "split_thinking",
 ]

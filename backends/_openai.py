@@ -1,5 +1,15 @@
-"""OpenAI-compatible backend: ``/v1/completions`` on `vllm serve`, llama.cpp's `llama-server`,
-SGLang, or anything behind them (a load balancer over a cluster).
+"""OpenAI-compatible backend: ``/v1/completions`` (``api="completions"``) or
+``/v1/chat/completions`` (``api="chat"``) on `vllm serve`, llama.cpp's `llama-server`, SGLang,
+a hosted API, or anything behind them (a load balancer over a cluster).
+
+The chat API sends the request's chat `messages` (or the raw prompt as one user message) with
+the same ``n``, ``seed``, ``stream``, temperature, top_p and ``max_tokens``
+(``max_completion_tokens`` when the server refuses ``max_tokens``, as OpenAI's reasoning models
+do). A last assistant
+message (a prefix to continue) is not sent: a chat endpoint answers in a new turn. A reasoning
+model's thinking, streamed in ``delta.reasoning_content`` (vLLM, DeepSeek) or
+``delta.reasoning`` (vLLM's newer field, OpenRouter, gpt-oss servers), is kept apart from the
+text in `SampleFinished.reasoning`; its tokens are in ``usage.completion_tokens``.
 
 How a request is split:
 
@@ -36,7 +46,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -80,6 +90,7 @@ class _Choice:
 
     index: int
     text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
     chunks: int = 0
     finish_reason: str | None = None
 
@@ -121,6 +132,13 @@ class _StreamState:
             if st.finish_reason is not None:
                 continue
             text = c.get("text")
+            part = c.get("delta", c.get("message"))  # chat: a delta (streamed) or a message
+            if isinstance(part, dict):
+                text = part.get("content")
+                thought = part.get("reasoning_content") or part.get("reasoning")
+                if isinstance(thought, str) and thought:
+                    st.reasoning.append(thought)
+                    st.chunks += 1
             if text is None:
                 text = ""
             if not isinstance(text, str):
@@ -150,7 +168,10 @@ class OpenAICompatBackend:
         max_retries: int = 4,
         max_n: int = 16,
         backoff_s: float = 0.5,
+        api: str = "completions",
     ) -> None:
+        if api not in ("completions", "chat"):
+            raise ValueError(f"api must be completions or chat, got {api!r}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         if max_n < 1:
@@ -182,6 +203,8 @@ class OpenAICompatBackend:
         self._n_supported: bool | None = None if max_n > 1 else False
         self._served: list[str] | None = None
         self._send_stream_options = True
+        self._api = api
+        self._max_tokens_field = "max_tokens"
         self.open_streams = 0  # HTTP responses open right now (for tests and the UI)
         self.requests_sent = 0  # completion requests sent, retries included
 
@@ -193,7 +216,10 @@ class OpenAICompatBackend:
         return BackendInfo(
             name="openai",
             model=self._model,
-            detail=f"{self._root}, {self._concurrency} concurrent, {n[self._n_supported]}",
+            detail=(
+                f"{self._root} ({self._api} API), {self._concurrency} concurrent, "
+                f"{n[self._n_supported]}"
+            ),
         )
 
     @property
@@ -291,19 +317,42 @@ class OpenAICompatBackend:
             delay = max(delay, min(e.after_s, 60.0))
         return delay
 
+    @property
+    def _path(self) -> str:
+        return "/v1/chat/completions" if self._api == "chat" else "/v1/completions"
+
+    def chat_messages(self, request: GenerationRequest) -> list[dict[str, str]]:
+        """What the chat API is sent: the request's messages without a last assistant prefix
+        (a chat endpoint answers in a new turn), or the raw prompt as one user message."""
+        msgs = list(request.messages)
+        if msgs and msgs[-1].role == "assistant":
+            msgs = msgs[:-1]
+        if not msgs:
+            return [{"role": "user", "content": request.prompt}]
+        return [{"role": m.role, "content": m.content} for m in msgs]
+
     def _body(self, request: GenerationRequest, chunk: list[int]) -> dict[str, Any]:
         p = request.params
-        body: dict[str, Any] = {
-            "model": self._model,
-            "prompt": request.prompt,
+        body: dict[str, Any] = {"model": self._model}
+        if self._api == "chat":
+            body["messages"] = self.chat_messages(request)
+        elif request.messages:
+            raise BackendError(
+                "chat messages need the chat API: run with --api chat (or --prompt-format raw "
+                "to send the raw prompt to /v1/completions)"
+            )
+        else:
+            body["prompt"] = request.prompt
+        body |= {
             "n": len(chunk),
             "seed": request.seed_of(chunk[0]),
             "stream": True,
             "temperature": p.temperature,
             "top_p": p.top_p,
-            "max_tokens": p.max_tokens,
-            "stop": list(p.stop),
+            self._max_tokens_field: p.max_tokens,
         }
+        if p.stop:
+            body["stop"] = list(p.stop)
         if self._send_stream_options:
             body["stream_options"] = {"include_usage": True}
         return body
@@ -315,7 +364,7 @@ class OpenAICompatBackend:
         client = self._client
         if client is None:
             raise BackendError("the OpenAI-compatible backend is closed")
-        url = f"{self._root}/v1/completions"
+        url = f"{self._root}{self._path}"
         state = _StreamState(request.problem_id, chunk)
         pid = request.problem_id
         t0 = time.monotonic()
@@ -392,16 +441,20 @@ class OpenAICompatBackend:
         ch = state.choices[j]
         text = "".join(ch.text)
         index = state.indices[j]
+        chat = self._api == "chat"
+        sent = json.dumps(self.chat_messages(request), ensure_ascii=False) if chat else ""
         return SampleFinished(
             problem_id=request.problem_id,
             index=index,
             seed=request.seed_of(index),
             text=text,
-            prompt_tokens=_estimate_tokens(request.prompt),
+            prompt_tokens=_estimate_tokens(sent or request.prompt),
             completion_tokens=ch.chunks if ch.chunks else _estimate_tokens(text),
             finish_reason=ch.finish_reason or "stop",
             seconds=time.monotonic() - t0,
             meta={"tokens_estimated": 1.0, "n_in_request": float(len(state.indices))},
+            reasoning="".join(ch.reasoning),
+            prompt_text=json.dumps(self.chat_messages(request), ensure_ascii=False) if chat else "",
         )
 
     @staticmethod
@@ -429,17 +482,7 @@ class OpenAICompatBackend:
                 meta = {k: v for k, v in f.meta.items() if k != "tokens_estimated"}
                 if isinstance(cached, int) and not isinstance(cached, bool) and cached >= 0:
                     meta["prompt_tokens_reused"] = float(min(cached, prompt))
-                f = SampleFinished(
-                    problem_id=f.problem_id,
-                    index=f.index,
-                    seed=f.seed,
-                    text=f.text,
-                    prompt_tokens=prompt,
-                    completion_tokens=counts[f.index],
-                    finish_reason=f.finish_reason,
-                    seconds=f.seconds,
-                    meta=meta,
-                )
+                f = replace(f, prompt_tokens=prompt, completion_tokens=counts[f.index], meta=meta)
             out.append(f)
         return out
 
@@ -461,10 +504,29 @@ class OpenAICompatBackend:
             if served is not None and self._model not in served:
                 self._served = served
                 raise BackendError(self._not_served_message())
+            if self._api == "chat":
+                raise BackendError(
+                    f"{self._root} serves no chat endpoint ({resp.request.url} answered 404): "
+                    "run with --api completions --prompt-format raw"
+                )
             raise BackendError(
                 f"{resp.request.url} answered 404 (not found): is {self._root} an "
                 f"OpenAI-compatible server with /v1/completions? {_excerpt(body)}"
             )
+        low = body.lower()
+        if code == 400 and self._api == "chat" and "chat template" in low.replace("_", " "):
+            raise BackendError(
+                f"model {self._model!r} at {self._root} has no chat template, so the server "
+                f"cannot take chat messages ({_excerpt(body)}): run with --prompt-format raw "
+                "--api completions"
+            )
+        if (
+            code == 400
+            and self._max_tokens_field == "max_tokens"
+            and "max_completion_tokens" in body
+        ):
+            self._max_tokens_field = "max_completion_tokens"
+            raise _Retryable(f"the server at {self._root} wants max_completion_tokens")
         if code == 429 or code >= 500:
             raise _Retryable(
                 f"the server at {self._root} answered HTTP {code}: {_excerpt(body)}",
