@@ -804,8 +804,8 @@ benchmark(
         ),
         LCB_COLUMNS,
         _livecodebench,
-        "1,055 (release_v6)",
-        "stdio_tests, function_tests",
+        "1,055",
+        "stdio+function_tests",
         options=("start", "end"),
         help="LiveCodeBench code generation; livecodebench:release_vN picks a release",
     )

@@ -8,6 +8,7 @@ from monkeys_tui.commands import reverify as reverify
 from monkeys_tui.commands import run as run
 from monkeys_tui.commands import runs as runs
 from monkeys_tui.commands import sandbox as sandbox
+from monkeys_tui.commands import suites as suites
 from monkeys_tui.commands._registry import COMMANDS, Command, command
 
 __all__ = ["COMMANDS", "Command", "command"]

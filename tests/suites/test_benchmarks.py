@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -216,3 +217,16 @@ def test_swebench_rows_become_repo_tasks(tmp_path: Path) -> None:
     assert task["test_command"][2].endswith(" auth_tests.test_validators")
     assert task["test_patch"] == row["test_patch"] and task["repo_in_image"] == "/testbed"
     assert swebench_test_name("tests/test_a.py::test_b[1]") == "tests/test_a.py::test_b[1]"
+
+
+def test_monkeys_suites_lists_every_name_with_its_source() -> None:
+    from rich.console import Console
+
+    from monkeys_tui.commands.suites import cmd_suites
+
+    console = Console(record=True, width=200)
+    assert cmd_suites(argparse.Namespace(), console) == 0
+    out = console.export_text()
+    for info in suite_infos():
+        line = next(ln for ln in out.splitlines() if f" {info.name} " in ln)
+        assert info.size in line and info.kind in line and info.source in line
