@@ -223,7 +223,7 @@ async def app_probe(db: Path, run_id: int, keys: int) -> None:
                 latencies.append(now - t_key)
                 pending.clear()
 
-    app._display = timed  # type: ignore[method-assign]
+    app._display = timed  # type: ignore[method-assign,assignment]
     try:
         async with app.run_test(size=(160, 50)) as pilot:
             while not painted and time.perf_counter() - t0 < 60:
