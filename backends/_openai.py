@@ -390,10 +390,18 @@ class OpenAICompatBackend:
                             if not isinstance(obj, dict):
                                 raise ValueError("not a JSON object")
                             if "error" in obj and "choices" not in obj:
-                                raise BackendError(
+                                what = (
                                     f"the server at {self._root} reported an error mid-stream: "
                                     f"{_excerpt(json.dumps(obj['error']))}"
                                 )
+                                if not _server_fault(obj["error"]):
+                                    raise BackendError(what)
+                                # e.g. vllm serve stopping: its engine is gone, not the
+                                # request wrong. Keep what finished; retry the rest.
+                                for f in pending:
+                                    emit(f)
+                                    delivered.add(f.index)
+                                raise _Retryable(what)
                             actions = state.feed(obj)
                         except ValueError as e:
                             raise BackendError(
@@ -628,6 +636,15 @@ async def _sse_data(resp: httpx.Response) -> AsyncIterator[str]:
 
 async def _whole_body(resp: httpx.Response) -> AsyncIterator[str]:
     yield (await resp.aread()).decode("utf-8", "replace")
+
+
+def _server_fault(error: object) -> bool:
+    """Whether a mid-stream error event says the server failed (its ``code`` is 429 or 5xx, as
+    vLLM's are when its engine dies), so the request may succeed again."""
+    code = error.get("code") if isinstance(error, dict) else None
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return isinstance(code, int) and not isinstance(code, bool) and (code == 429 or code >= 500)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

@@ -353,6 +353,35 @@ async def test_malformed_stream_json(scripted: tuple[str, _Script]) -> None:
     await b.close()
 
 
+async def test_a_server_fault_mid_stream_is_retried_a_request_error_is_not(
+    scripted: tuple[str, _Script],
+) -> None:
+    """vllm serve sends an error event with code 500 when its engine dies mid-stream (it is
+    being stopped): the samples that finished are kept and the rest drawn again; an error event
+    with a 4xx code is the request's fault and stops at once."""
+    url, script = scripted
+    dying = _sse(
+        {"choices": [{"index": 0, "text": "a", "finish_reason": "stop"}]},
+        {"choices": [{"index": 1, "text": "b", "finish_reason": None}]},
+        {"error": {"message": "EngineCore encountered an issue", "code": 500}},
+    )
+    rest = _sse({"choices": [{"index": 0, "text": "bc", "finish_reason": "stop"}]}, "[DONE]")
+    script.completions = [
+        _Reply(200, dying, "text/event-stream"),
+        _Reply(200, rest, "text/event-stream"),
+    ]
+    b = OpenAICompatBackend(url, "stub-model", max_retries=2, backoff_s=0.01)
+    fin = _fin(await _collect(b, _req((0, 1))))
+    assert script.posts == 2
+    assert {i: f.text for i, f in fin.items()} == {0: "a", 1: "bc"}
+    bad = _sse({"error": {"message": "bad stop", "code": 400}})
+    script.completions = [_Reply(200, bad, "text/event-stream")]
+    with pytest.raises(BackendError, match=r"reported an error mid-stream.*bad stop"):
+        await _collect(b, _req((0,)))
+    assert script.posts == 3
+    await b.close()
+
+
 async def test_timeout_says_so(scripted: tuple[str, _Script]) -> None:
     """A server that does not answer within timeout_s gives a clear error, not a hang."""
     url, script = scripted
