@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from backends._protocol import SamplingParams
-from monkeys_suites._problem import Problem, ProblemKind
+from monkeys_suites._problem import ChatMessage, Problem, ProblemKind
 from verify._audit_types import ProblemAudit, ReferenceOutcome, SuspectReason, SuspectTest
 from verify._verdict import Status, Verdict
 
@@ -36,6 +36,14 @@ RUN_STATUSES: tuple[str, ...] = tuple(RunStatus)
 POLICIES: tuple[str, ...] = tuple(PolicyName)
 
 
+class PromptFormatName(StrEnum):
+    """The form of its problems a run sends: its raw prompts or its chat messages (a run's
+    requested ``auto`` is resolved to one of these before the run is created)."""
+
+    RAW = "raw"
+    CHAT = "chat"
+
+
 class StoreError(Exception):
     """The store cannot do what it was asked; the message says which file and why."""
 
@@ -54,6 +62,7 @@ class RunSpec:
     sandbox: str = "auto"
     name: str = ""
     policy: str = PolicyName.UNIFORM  # a PolicyName
+    prompt_format: str = PromptFormatName.RAW  # a PromptFormatName
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class RunRecord:
     sandbox: str
     problem_ids: tuple[str, ...]
     policy: str = PolicyName.UNIFORM
+    prompt_format: str = PromptFormatName.RAW
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,13 @@ class SampleRecord:
     created_at: float
     verdict: Verdict | None
     meta: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    # a reasoning model's thinking, apart from `text` (the answer, which was verified)
+    thinking: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        """Cut off by max_tokens (whatever its verdict)."""
+        return self.finish_reason == "length"
 
 
 # ---- codecs --------------------------------------------------------------------------------
@@ -172,7 +189,7 @@ def str_tuple(text: str, what: str) -> tuple[str, ...]:
 
 PROBLEM_COLUMNS = (
     "problem_id, kind, prompt, tests, entry_point, answer, answers, stop, time_limit_s, "
-    "memory_mb, meta"
+    "memory_mb, meta, messages"
 )
 
 
@@ -191,11 +208,12 @@ def problem_row(run_id: int, position: int, p: Problem) -> tuple[object, ...]:
         float(p.time_limit_s),
         int(p.memory_mb),
         dumps(dict(p.meta)),
+        dumps([{"role": m.role, "content": clean_text(m.content)} for m in p.messages]),
     )
 
 
 def problem_from_row(row: tuple[Any, ...]) -> Problem:
-    pid, kind, prompt, tests, entry_point, answer, answers, stop, tl, mem, meta = row
+    pid, kind, prompt, tests, entry_point, answer, answers, stop, tl, mem, meta, msgs = row
     try:
         kind_v = ProblemKind(kind)
     except ValueError as e:
@@ -215,7 +233,18 @@ def problem_from_row(row: tuple[Any, ...]) -> Problem:
         time_limit_s=float(tl),
         memory_mb=int(mem),
         meta={str(k): str(v) for k, v in raw_meta.items()},
+        messages=_messages(msgs, pid),
     )
+
+
+def _messages(text: str, pid: str) -> tuple[ChatMessage, ...]:
+    raw = loads(text, f"messages of problem {pid!r}")
+    if not isinstance(raw, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+        for m in raw
+    ):
+        raise StoreError(f"messages of problem {pid!r} are not a list of {{role, content}}")
+    return tuple(ChatMessage(m["role"], m["content"]) for m in raw)
 
 
 VERDICT_COLUMNS = "status, duration_s, exit_code, failing_test, stdout, stderr, sandbox"

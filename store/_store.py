@@ -49,6 +49,7 @@ from store._records import (
     PROBLEM_COLUMNS,
     RUN_STATUSES,
     SUSPECT_COLUMNS,
+    PromptFormatName,
     VERDICT_COLUMNS,
     RunRecord,
     RunSpec,
@@ -76,8 +77,8 @@ log = logging.getLogger(__name__)
 
 _SAMPLE_SQL = (
     "INSERT OR IGNORE INTO samples (run_id, problem_id, idx, seed, text, prompt_tokens, "
-    "completion_tokens, finish_reason, gen_seconds, meta, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "completion_tokens, finish_reason, gen_seconds, meta, created_at, thinking) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _VERDICT_SQL = (
     "INSERT OR IGNORE INTO verdicts (run_id, problem_id, idx, attempt, status, passed, "
@@ -88,11 +89,11 @@ _FIT_SQL = "INSERT INTO fits (run_id, kind, params, created_at) VALUES (?, ?, ?,
 
 _RUN_COLUMNS = (
     "id, name, created_at, updated_at, status, suite, model, backend, params, "
-    "samples_per_problem, seed, sandbox, policy"
+    "samples_per_problem, seed, sandbox, policy, prompt_format"
 )
 _SAMPLE_COLUMNS = (
     "s.run_id, s.problem_id, s.idx, s.seed, s.text, s.prompt_tokens, s.completion_tokens, "
-    "s.finish_reason, s.gen_seconds, s.created_at, s.meta"
+    "s.finish_reason, s.gen_seconds, s.created_at, s.meta, s.thinking"
 )
 _LATEST_VERDICT_JOIN = (
     "LEFT JOIN verdicts AS v ON v.run_id = s.run_id AND v.problem_id = s.problem_id "
@@ -268,20 +269,23 @@ class Store:
             spec.seed,
             spec.sandbox,
             spec.policy,
+            str(spec.prompt_format),
         )
+        if spec.prompt_format not in tuple(PromptFormatName):
+            raise StoreError(f"unknown prompt format {spec.prompt_format!r}; expected raw or chat")
 
         def write(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
                 "INSERT INTO runs (name, created_at, updated_at, status, suite, model, backend, "
-                "params, samples_per_problem, seed, sandbox, policy) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "params, samples_per_problem, seed, sandbox, policy, prompt_format) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 run_row,
             )
             run_id = cur.lastrowid
             assert run_id is not None
             conn.executemany(
                 f"INSERT INTO problems (run_id, position, {PROBLEM_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [problem_row(run_id, i, by_id[pid]) for i, pid in enumerate(spec.problem_ids)],
             )
             return run_id
@@ -451,7 +455,8 @@ class Store:
             raise StoreError(f"{self.path}: read failed: {e}") from e
 
     def _run_row(self, conn: sqlite3.Connection, row: tuple[Any, ...]) -> RunRecord:
-        rid, name, created, updated, status, suite, model, backend, params, spp, seed, sb, pol = row
+        rid, name, created, updated, status, suite, model, backend, params, spp, seed, sb = row[:12]
+        pol, prompt_format = row[12:14]
         pids = tuple(
             r[0]
             for r in conn.execute(
@@ -473,6 +478,7 @@ class Store:
             sandbox=sb,
             problem_ids=pids,
             policy=pol,
+            prompt_format=prompt_format,
         )
 
     def get_run(self, run_id: int) -> RunRecord:
@@ -495,8 +501,8 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE suite = ? AND model = ? AND backend = ? "
-                "AND seed = ? AND policy = ? ORDER BY id DESC",
-                (spec.suite, spec.model, spec.backend, spec.seed, spec.policy),
+                "AND seed = ? AND policy = ? AND prompt_format = ? ORDER BY id DESC",
+                (spec.suite, spec.model, spec.backend, spec.seed, spec.policy, spec.prompt_format),
             ).fetchall()
             for row in rows:
                 if params_to_json(params_from_json(row[8])) != want:
@@ -505,6 +511,27 @@ class Store:
                 if rec.problem_ids == tuple(spec.problem_ids):
                     return rec
         return None
+
+    def put_rendered_prompt(self, run_id: int, problem_id: str, text: str) -> None:
+        """Queue the prompt a problem's samples were given as the model saw it (a rendered
+        chat template); the first stored stays."""
+        self._enqueue(
+            Rows(
+                "UPDATE problems SET rendered_prompt = ? WHERE run_id = ? AND problem_id = ? "
+                "AND rendered_prompt IS NULL",
+                [(clean_text(text), run_id, problem_id)],
+            )
+        )
+
+    def rendered_prompt(self, run_id: int, problem_id: str) -> str | None:
+        """The prompt as the model saw it (`put_rendered_prompt`), None when not stored (a raw
+        prompt is the problem's own `prompt`)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT rendered_prompt FROM problems WHERE run_id = ? AND problem_id = ?",
+                (run_id, problem_id),
+            ).fetchone()
+        return None if row is None else row[0]
 
     def run_problems(self, run_id: int) -> list[Problem]:
         with self._read() as conn:
@@ -731,6 +758,7 @@ def _sample_row(run_id: int, s: SampleFinished, now: float) -> Row:
         float(s.seconds),
         dumps({str(k): float(v) for k, v in s.meta.items()}),
         now,
+        clean_text(s.reasoning),
     )
 
 
@@ -755,7 +783,7 @@ def _verdict_row(run_id: int, problem_id: str, idx: int, v: Verdict, attempt: in
 
 
 def _sample_record(row: tuple[Any, ...], verdict: Verdict | None) -> SampleRecord:
-    run_id, pid, idx, seed, text, pt, ct, fr, gs, created, meta = row[:11]
+    run_id, pid, idx, seed, text, pt, ct, fr, gs, created, meta, thinking = row[:12]
     return SampleRecord(
         run_id=run_id,
         problem_id=pid,
@@ -769,9 +797,10 @@ def _sample_record(row: tuple[Any, ...], verdict: Verdict | None) -> SampleRecor
         created_at=created,
         verdict=verdict,
         meta=float_map(loads(meta, "sample meta"), "sample meta"),
+        thinking=thinking,
     )
 
 
 def _sample_with_verdict(row: tuple[Any, ...]) -> SampleRecord:
-    v = row[11:]
+    v = row[12:]
     return _sample_record(row, None if v[0] is None else verdict_from_row(v))

@@ -13,7 +13,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from store import MIGRATIONS, PolicyName, RunStatus, Store
+from store import MIGRATIONS, PolicyName, PromptFormatName, RunStatus, Store
 from store._schema import MIGRATION_SQL
 from verify._audit_types import SuspectReason
 
@@ -23,6 +23,7 @@ RELEASED = {
     "0003_problem_counts": "60c6c7ed503c7ea32dcd105941426f76587d09aa1f2799c99816d1a1ccc428b8",
     "0004_problem_budgets": "ffada56ccbf2ccbcc4a718d93baf5c8a28c07a1c1ea42852141437c8ffd8c50a",
     "0005_test_audits": "c77c47e22236f4683926f7a68453c60bf45ed39271482a4165b63758780a733c",
+    "0006_chat": "d7726b06e120e2318da21f7c888b33014ed8bc9cdeba67992e8803b50cc0be7f",
 }
 
 
@@ -60,6 +61,7 @@ def test_check_constraints_accept_exactly_the_defined_names(tmp_path: Path) -> N
         for column, names in (
             ("status", set(RunStatus)),
             ("policy", set(PolicyName)),
+            ("prompt_format", set(PromptFormatName)),
             ("reason", set(SuspectReason)),
         ):
             allowed = _check_values(conn, column)
