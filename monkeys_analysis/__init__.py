@@ -3,6 +3,7 @@ forecast, paired comparison of two runs, the guessing baseline, whether more sam
 help a problem, and verifier-free precision. Pure functions; see STATISTICS.md for
 definitions and policy."""
 
+from ._baseplus import BaseCounts, BasePlusCurve, base_vs_plus
 from ._betabinom import LR_CRITICAL, BetaBinomialFit, fit_beta_binomial, log_likelihood
 from ._cost import (
     COST_UNITS,
@@ -51,6 +52,8 @@ __all__ = [
     "COST_UNITS",
     "LR_CRITICAL",
     "METHODS",
+    "BaseCounts",
+    "BasePlusCurve",
     "BetaBinomialFit",
     "CostCurve",
     "CostModel",
@@ -70,6 +73,7 @@ __all__ = [
     "RunCost",
     "Vote",
     "as_counts",
+    "base_vs_plus",
     "compare_runs",
     "cost_curve",
     "coverage_against_cost",

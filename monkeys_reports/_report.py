@@ -12,7 +12,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from monkeys_analysis import EqualCostPoint, ModelShape, Prices, equal_cost, samples_per_sample
+from monkeys_analysis import (
+    BasePlusCurve,
+    EqualCostPoint,
+    ModelShape,
+    Prices,
+    base_vs_plus,
+    equal_cost,
+    samples_per_sample,
+)
 from monkeys_reports._audit import audit_note
 from monkeys_reports._data import FORECAST_K, RunSummary, load_run, summarize_run
 from monkeys_reports._figures import cost_figure, coverage_figure, heatmap_figure, precision_figure
@@ -62,6 +70,8 @@ class Report:
     cost_unit: str
     notes: tuple[str, ...] = ()
     paired: tuple[PairedEntry, ...] = ()  # each run against the first, paired by problem
+    # run id -> coverage under base tests and under base + plus tests (EvalPlus suites)
+    base_plus: Mapping[int, BasePlusCurve] = field(default_factory=dict)
 
 
 def report_ks(k_max: int) -> list[int]:
@@ -86,8 +96,13 @@ def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> R
     summaries = []
     precision: dict[int, PrecisionCurves] = {}
     audits: list[str] = []  # the runs' test audits (coverage without suspect tests)
+    base_plus: dict[int, BasePlusCurve] = {}
     for rid in run_ids:
         data = load_run(store, rid)
+        base = store.base_counts(rid)
+        k_max = min((n for n, _, _ in base.values() if n > 0), default=0)
+        if k_max and (bp := base_vs_plus(base, report_ks(k_max))) is not None:
+            base_plus[rid] = bp
         prices = opts.prices.get(data.run.model, opts.default_prices)
         s = summarize_run(data, shapes=opts.shapes, prices=prices, bootstrap=opts.bootstrap)
         summaries.append(s)
@@ -126,8 +141,29 @@ def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> R
     entries, paired_notes = paired_entries(summaries)
     notes += [n for n in paired_notes if "different problems" not in n]
     return Report(
-        tuple(summaries), tuple(comparisons), precision, unit, tuple(notes), tuple(entries)
+        tuple(summaries),
+        tuple(comparisons),
+        precision,
+        unit,
+        tuple(notes),
+        tuple(entries),
+        base_plus,
     )
+
+
+def base_plus_table(run_id: int, bp: BasePlusCurve) -> Table:
+    """Coverage under the base tests beside coverage under base + plus tests (EvalPlus)."""
+    t = Table(
+        title=f"run {run_id}: base tests vs plus tests (EvalPlus); base tests' false-positive "
+        f"rate {100 * bp.false_positive_rate:.1f}% of {bp.samples:,} samples (pass base, fail "
+        "plus)",
+        title_justify="left",
+    )
+    for col in ("k", "coverage (base tests)", "coverage (base + plus)"):
+        t.add_column(col, justify="right")
+    for j, k in enumerate(bp.ks):
+        t.add_row(f"{int(k):,}", pct(float(bp.base[j])), pct(float(bp.plus[j])))
+    return t
 
 
 def compare(a: RunSummary, b: RunSummary, unit: str) -> Comparison | None:
@@ -304,6 +340,7 @@ def render(report: Report) -> RenderableType:
     parts += [plain(note) for note in report.notes]
     for rid, pc in report.precision.items():
         parts.append(precision_table(rid, pc))
+    parts += [base_plus_table(rid, bp) for rid, bp in report.base_plus.items()]
     parts += [t for s in report.summaries if (t := outlook_table(s)) is not None]
     return Group(*parts)
 

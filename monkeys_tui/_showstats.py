@@ -10,7 +10,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from monkeys_analysis import coverage_curve, pass_hat_curve, precision_curve
+from monkeys_analysis import base_vs_plus, coverage_curve, pass_hat_curve, precision_curve
 from monkeys_tui._safe import literal_text
 from store import Store
 
@@ -60,6 +60,7 @@ def print_statistics(
             )
         if guess.curve is not None:
             console.print(literal_text(f"guessing: {guess.note}", "dim"))
+    print_base_vs_plus(console, store, run_id)
     table = outlook_rows(run_id, outlook(counts, OUTLOOK_EXTRA))
     if table is not None:
         console.print(table)
@@ -74,3 +75,32 @@ def print_statistics(
             console.print(
                 f"{len(cmp.left_out)} problems not verified in both runs are left out", style="dim"
             )
+
+
+def print_base_vs_plus(console: Console, store: Store, run_id: int) -> None:
+    """EvalPlus suites: coverage under the base tests and under base + plus tests side by
+    side, and the base tests' false-positive rate (samples passing base but failing plus)."""
+    from monkeys_reports._stats import pct, table_ks
+
+    base = store.base_counts(run_id)
+    k_max = min((n for n, _, _ in base.values() if n > 0), default=0)
+    curve = base_vs_plus(base, table_ks(k_max)) if k_max else None
+    if curve is None:
+        return
+    t = Table(
+        title="base tests vs plus tests (EvalPlus): coverage at k under each",
+        title_justify="left",
+    )
+    for col in ("k", "coverage (base tests)", "coverage (base + plus)", "difference"):
+        t.add_column(col, justify="right")
+    for j, k in enumerate(curve.ks):
+        b, p = float(curve.base[j]), float(curve.plus[j])
+        t.add_row(f"{int(k):,}", pct(b), pct(p), pct(b - p))
+    console.print(t)
+    console.print(
+        literal_text(
+            f"base tests' false-positive rate: {curve.false_positive_rate:.1%} of "
+            f"{curve.samples:,} samples on {curve.problems} problems pass the base tests but "
+            "fail the plus tests"
+        )
+    )

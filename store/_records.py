@@ -247,11 +247,13 @@ def _messages(text: str, pid: str) -> tuple[ChatMessage, ...]:
     return tuple(ChatMessage(m["role"], m["content"]) for m in raw)
 
 
-VERDICT_COLUMNS = "status, duration_s, exit_code, failing_test, stdout, stderr, sandbox"
+VERDICT_COLUMNS = (
+    "status, duration_s, exit_code, failing_test, stdout, stderr, sandbox, base_passed"
+)
 
 
 def verdict_from_row(row: tuple[Any, ...]) -> Verdict:
-    status, duration_s, exit_code, failing_test, stdout, stderr, sandbox = row
+    status, duration_s, exit_code, failing_test, stdout, stderr, sandbox, base = row
     try:
         st = Status(status)
     except ValueError as e:
@@ -264,6 +266,7 @@ def verdict_from_row(row: tuple[Any, ...]) -> Verdict:
         stdout=stdout,
         stderr=stderr,
         sandbox=sandbox,
+        base_passed=None if base is None else bool(base),
     )
 
 

@@ -49,8 +49,8 @@ from store._records import (
     PROBLEM_COLUMNS,
     RUN_STATUSES,
     SUSPECT_COLUMNS,
-    PromptFormatName,
     VERDICT_COLUMNS,
+    PromptFormatName,
     RunRecord,
     RunSpec,
     SampleRecord,
@@ -82,8 +82,8 @@ _SAMPLE_SQL = (
 )
 _VERDICT_SQL = (
     "INSERT OR IGNORE INTO verdicts (run_id, problem_id, idx, attempt, status, passed, "
-    "duration_s, exit_code, failing_test, stdout, stderr, sandbox, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "duration_s, exit_code, failing_test, stdout, stderr, sandbox, created_at, base_passed) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _FIT_SQL = "INSERT INTO fits (run_id, kind, params, created_at) VALUES (?, ?, ?, ?)"
 
@@ -591,6 +591,20 @@ class Store:
             ).fetchall()
         return {pid: (int(n), int(c)) for pid, n, c in rows}
 
+    def base_counts(self, run_id: int) -> dict[str, tuple[int, int, int]]:
+        """Problem -> (n judged under both test sets, passed the base tests, passed both) over
+        attempt-0 verdicts, for the problems that have base tests (EvalPlus suites); empty when
+        none has. A sample passing base but not both is a base-test false positive."""
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            rows = conn.execute(
+                "SELECT problem_id, count(*), sum(base_passed), sum(base_passed AND passed) "
+                "FROM verdicts WHERE run_id = ? AND attempt = 0 AND base_passed IS NOT NULL "
+                "GROUP BY problem_id",
+                (run_id,),
+            ).fetchall()
+        return {pid: (int(n), int(b or 0), int(both or 0)) for pid, n, b, both in rows}
+
     def get_sample(self, run_id: int, problem_id: str, idx: int) -> SampleRecord | None:
         with self._read() as conn:
             row = conn.execute(
@@ -779,6 +793,7 @@ def _verdict_row(run_id: int, problem_id: str, idx: int, v: Verdict, attempt: in
         clean_text(v.stderr),
         v.sandbox,
         time.time(),
+        None if v.base_passed is None else int(v.base_passed),
     )
 
 
