@@ -116,7 +116,12 @@ def replicate(
     pl = fit_power_law(coverage_curve(counts), bootstrap=0)
     seed = int(rng.integers(1 << 31))
     bb = fit_beta_binomial(
-        counts, scaled="auto", zero_inflated="auto", bootstrap=bootstrap, seed=seed
+        counts,
+        scaled="auto",
+        zero_inflated="auto",
+        mixture="auto",
+        bootstrap=bootstrap,
+        seed=seed,
     )
     if pl is None or bb is None:
         raise RuntimeError(f"{pop.name}: a fit failed")

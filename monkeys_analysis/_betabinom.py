@@ -47,6 +47,29 @@ _S_MIN = 1e-4
 
 Scaled = bool | Literal["auto"]
 ZeroInflated = bool | Literal["auto"]
+Mixture = bool | Literal["auto"]
+
+#: Free parameters of each model, for the Bayesian information criterion.
+PARAMETERS = {
+    "beta": 2,
+    "scaled_beta": 3,
+    "zero_inflated_beta": 3,
+    "beta_mixture": 5,
+    "zero_inflated_mixture": 6,
+}
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """One candidate model of a fit: its maximum log-likelihood, number of free parameters
+    and Bayesian information criterion ``-2 ll + parameters log(problems)`` (lower is better),
+    and the share of bootstrap resamples that chose it (NaN without a bootstrap)."""
+
+    model: str
+    log_likelihood: float
+    parameters: int
+    bic: float
+    bootstrap_share: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -76,10 +99,19 @@ class BetaBinomialFit:
     n_samples: int = 0
     zero_mass: float = 0.0
     log_likelihood_zero_inflated: float = math.nan
+    components: tuple[tuple[float, float, float], ...] = ()
+    candidates: tuple[ModelScore, ...] = ()
 
     def predict(self, k: ArrayLike) -> FloatArray:
         """Forecast coverage at ``k`` (any k >= 0, also beyond the data)."""
         kf = np.asarray(k, dtype=np.float64)
+        if self.components:
+            flat = kf.ravel()
+            pred = sum(
+                (w * _predict(a, b, 1.0, flat) for w, a, b in self.components),
+                np.zeros(flat.size),
+            )
+            return np.asarray(pred.reshape(kf.shape), dtype=np.float64)
         pred = _predict(self.alpha, self.beta, self.scale, kf.ravel()).reshape(kf.shape)
         return np.asarray((1.0 - self.zero_mass) * pred, dtype=np.float64)
 
@@ -91,6 +123,14 @@ class BetaBinomialFit:
     def band_at(self, ks: ArrayLike) -> tuple[FloatArray, FloatArray]:
         """The 2.5-97.5 % bootstrap band at any ``ks`` (NaN without replicates)."""
         return replicate_band(self.replicates, _predict_many, ks)
+
+    @property
+    def shapes(self) -> tuple[tuple[float, float, float], ...]:
+        """The law's Beta components as (weight, alpha, beta), weights summing to
+        ``1 - zero_mass`` (one component unless the model is a mixture; scale aside)."""
+        if self.components:
+            return self.components
+        return ((1.0 - self.zero_mass, self.alpha, self.beta),)
 
     @property
     def lr_statistic(self) -> float:
@@ -107,6 +147,16 @@ class BetaBinomialFit:
         """The fitted law in words, e.g. ``p ~ 0.41·Beta(0.30, 2.10)`` or
         ``p = 0 (25%), else Beta(0.50, 2.00)``."""
         shape = f"Beta({self.alpha:.3g}, {self.beta:.3g})"
+        if self.components:
+            total = sum(w for w, _, _ in self.components)
+            parts = " + ".join(
+                f"{100 * w / total:.0f}% Beta({a:.3g}, {b:.3g})" for w, a, b in self.components
+            )
+            return (
+                f"p = 0 ({100 * self.zero_mass:.0f}%), else {parts}"
+                if (self.zero_mass > 0)
+                else f"p ~ {parts}"
+            )
         if self.zero_mass > 0:
             return f"p = 0 ({100 * self.zero_mass:.0f}%), else {shape}"
         if self.scale < 1.0:
@@ -130,7 +180,17 @@ def _predict(alpha: float, beta: float, scale: float, k: FloatArray) -> FloatArr
 
 def _predict_many(params: FloatArray, k: FloatArray) -> FloatArray:
     """Predictions of many (alpha, beta, scale[, 1 - zero_mass]) rows at the same ks: shape
-    (rows, ks)."""
+    (rows, ks). Rows of 7, ``(a_1, b_1, w_1, a_2, b_2, w_2, scale)``, are weighted sums of
+    two (scaled) Betas (any model of a ``mixture`` fit, see `_general_rows`)."""
+    if params.shape[1] == 7:
+        out7 = np.zeros((params.shape[0], k.size))
+        for j in range(2):
+            w = params[:, 3 * j + 2]
+            some = w > 0
+            if np.any(some):
+                rows = params[some][:, [3 * j, 3 * j + 1, 6]]
+                out7[some] += w[some, None] * _predict_many(rows, k)
+        return out7
     if params.shape[1] > 3:
         return np.asarray(params[:, 3:4] * _predict_many(params[:, :3], k), dtype=np.float64)
     out = np.empty((params.shape[0], k.size), dtype=np.float64)
@@ -460,6 +520,7 @@ def fit_beta_binomial(
     *,
     scaled: Scaled = False,
     zero_inflated: ZeroInflated = False,
+    mixture: Mixture = False,
     bootstrap: int = 0,
     seed: int = 0,
     band_ks: ArrayLike | None = None,
@@ -477,13 +538,25 @@ def fit_beta_binomial(
     chosen model on each resample, warm-started at the estimate (all resamples at once, by
     vectorised Newton steps). The replicates give ``at(k)`` its band and ``band`` the
     2.5-97.5 % band at ``band_ks`` (default 40 log-spaced k up to 10,000).
+
+    ``mixture`` adds a mixture of two Betas (``"beta_mixture"``; with a mass at zero,
+    ``"zero_inflated_mixture"``, where ``zero_inflated`` is not False) to the candidates.
+    ``True``: only the mixture(s) are fitted; ``"auto"``: every model asked for (the plain
+    Beta, and the scaled and zero-inflated ones unless False) is fitted and the one with the
+    lowest Bayesian information criterion is kept (`ModelScore`); the bootstrap then refits
+    every candidate on every resample and makes the choice again there, so the band holds the
+    uncertainty of the choice as well (replicate rows of 7, see `_predict_many`).
     """
     if scaled not in (True, False, "auto"):
         raise ValueError(f"scaled must be True, False or 'auto', got {scaled!r}")
     if zero_inflated not in (True, False, "auto"):
         raise ValueError(f"zero_inflated must be True, False or 'auto', got {zero_inflated!r}")
+    if mixture not in (True, False, "auto"):
+        raise ValueError(f"mixture must be True, False or 'auto', got {mixture!r}")
     if scaled is True and zero_inflated is True:
         raise ValueError("a fit is scaled or zero-inflated, not both")
+    if scaled is True and mixture is not False:
+        raise ValueError("a fit is scaled or a mixture, not both: use scaled='auto'")
     n_all, c_all = as_counts(counts)
     keep = n_all > 0
     n_i, c_i = n_all[keep], c_all[keep]
@@ -497,6 +570,15 @@ def fit_beta_binomial(
     w1 = w[None, :]
     beta_fit = _fit_beta(d, w1, np.array(_moment_start(d, w, 1.0)))[0]
     ll_beta = float(beta_fit[3])
+    if mixture is not False:
+        return _fit_by_bic(
+            d,
+            w,
+            inverse,
+            beta_fit,
+            _Choice(scaled, zero_inflated, mixture),
+            _Bootstrap(bootstrap, seed, band_ks),
+        )
     # Candidates: (model, params row, log-likelihood); a 3-parameter model nests the Beta.
     fits: dict[str, tuple[FloatArray, float]] = {}
     if scaled is not False:
@@ -530,14 +612,7 @@ def fit_beta_binomial(
     band = None
     bks = None
     if bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        p = n_i.size
-        draws = rng.multinomial(p, np.full(p, 1.0 / p), size=bootstrap).astype(np.float64)
-        weights = np.stack(
-            [np.bincount(inverse, weights=row, minlength=un.size) for row in draws]
-        ).astype(np.float64)
-        # A resample with no success at all has no fit: it is left out.
-        weights = weights[(weights @ (d.c > 0).astype(np.float64)) > 0]
+        weights = _resample_weights(d, inverse, bootstrap, seed)
         # Refits warm-started at the estimate, stopped a little earlier (a Newton decrement of
         # 1e-6 per problem moves the estimate by ~0.01 standard errors), and the scaled model
         # on the 81-node quadrature.
@@ -568,3 +643,191 @@ def fit_beta_binomial(
             fits["zero_inflated_beta"][1] if "zero_inflated_beta" in fits else math.nan
         ),
     )
+
+
+def _resample_weights(
+    d: _Data, inverse: NDArray[np.int64], bootstrap: int, seed: int
+) -> FloatArray:
+    """Bootstrap resamples of the problems as weights of the distinct (n, c) rows (B, R); a
+    resample with no success at all has no fit and is left out."""
+    rng = np.random.default_rng(seed)
+    p = inverse.size
+    draws = rng.multinomial(p, np.full(p, 1.0 / p), size=bootstrap).astype(np.float64)
+    weights = np.stack(
+        [np.bincount(inverse, weights=row, minlength=d.n.size) for row in draws]
+    ).astype(np.float64)
+    return weights[(weights @ (d.c > 0).astype(np.float64)) > 0]
+
+
+# ---- the mixture and the choice by information criterion ------------------------------------
+
+
+@dataclass(frozen=True)
+class _Choice:
+    scaled: Scaled
+    zero_inflated: ZeroInflated
+    mixture: Mixture
+
+    def models(self) -> list[str]:
+        """The candidate models, in order of their number of parameters."""
+        if self.mixture is True:
+            out = []
+        else:
+            out = ["beta"]
+            if self.scaled is not False:
+                out.append("scaled_beta")
+            if self.zero_inflated is not False:
+                out.append("zero_inflated_beta")
+        if self.zero_inflated is not True:
+            out.append("beta_mixture")
+        if self.zero_inflated is not False:
+            out.append("zero_inflated_mixture")
+        return out
+
+
+@dataclass(frozen=True)
+class _Bootstrap:
+    resamples: int
+    seed: int
+    band_ks: ArrayLike | None
+
+
+def _general_rows(model: str, params: FloatArray) -> FloatArray:
+    """Per replicate, a model's parameters as rows of 7, ``(a_1, b_1, w_1, a_2, b_2, w_2,
+    scale)`` (`_predict_many`). ``params``: rows of (alpha, beta, s or u) for the
+    one-Beta models, (a_1, b_1, w_1, a_2, b_2, w_2) for the mixtures."""
+    nb = params.shape[0]
+    out = np.zeros((nb, 7))
+    out[:, [3, 4, 6]] = 1.0
+    if model in ("beta_mixture", "zero_inflated_mixture"):
+        out[:, :6] = params[:, :6]
+        return out
+    out[:, 0], out[:, 1] = params[:, 0], params[:, 1]
+    out[:, 2] = params[:, 2] if model == "zero_inflated_beta" else 1.0
+    if model == "scaled_beta":
+        out[:, 6] = params[:, 2]
+    return out
+
+
+def _mixture_rows(m: _betamix.MixtureParams) -> FloatArray:
+    return np.column_stack(
+        [m.alpha[:, 0], m.beta[:, 0], m.weight[:, 0], m.alpha[:, 1], m.beta[:, 1], m.weight[:, 1]]
+    )
+
+
+def _fit_by_bic(
+    d: _Data,
+    w: FloatArray,
+    inverse: NDArray[np.int64],
+    beta_fit: FloatArray,
+    choice: _Choice,
+    boot: _Bootstrap,
+) -> BetaBinomialFit:
+    """Fit every candidate of ``choice``, keep the one of lowest BIC; the bootstrap refits
+    every candidate on every resample and chooses again there (see `fit_beta_binomial`)."""
+    problems = float(np.sum(w))
+    w1 = w[None, :]
+    fitted: dict[str, tuple[FloatArray, float]] = {}  # model -> (params row, ll)
+    mixtures: dict[str, _betamix.MixtureParams] = {}
+    for model in choice.models():
+        if model == "beta":
+            fitted[model] = (beta_fit[:3], float(beta_fit[3]))
+        elif model == "scaled_beta":
+            row = _fit_scaled(d, w1, _scaled_start(d, w, beta_fit))[0]
+            if float(row[3]) < float(beta_fit[3]):
+                row = beta_fit
+            fitted[model] = (row[:3], float(row[3]))
+        elif model == "zero_inflated_beta":
+            row = _fit_zero_inflated(d, w1, _zero_inflated_start(d, w, beta_fit))[0]
+            if float(row[3]) < float(beta_fit[3]):
+                row = np.array([beta_fit[0], beta_fit[1], 1.0, beta_fit[3]])
+            fitted[model] = (row[:3], float(row[3]))
+        else:
+            m = _betamix.best_mixture(d, w, zero=model == "zero_inflated_mixture")
+            mixtures[model] = m
+            fitted[model] = (_mixture_rows(m)[0], float(m.ll[0]))
+    names = list(fitted)
+    penalty = np.array([PARAMETERS[name] for name in names]) * math.log(problems)
+    bic = -2.0 * np.array([fitted[name][1] for name in names]) + penalty
+    model = names[int(np.argmin(bic))]
+    params, ll = fitted[model]
+
+    replicates: FloatArray | None = None
+    band = None
+    bks = None
+    shares = np.full(len(names), math.nan)
+    if boot.resamples > 0:
+        weights = _resample_weights(d, inverse, boot.resamples, boot.seed)
+        rows, lls = [], []
+        for name in names:
+            start = fitted[name][0]
+            if name == "beta":
+                refit = _fit_beta(d, weights, start[:2], tol=1e-6)
+                rows.append(_general_rows(name, refit[:, :3]))
+                lls.append(refit[:, 3])
+            elif name == "scaled_beta":
+                refit = _fit_scaled(d, weights, start[:3], tol=1e-6, coarse=True)
+                rows.append(_general_rows(name, refit[:, :3]))
+                lls.append(refit[:, 3])
+            elif name == "zero_inflated_beta":
+                refit = _fit_zero_inflated(d, weights, start[:3], tol=1e-6)
+                rows.append(_general_rows(name, refit[:, :3]))
+                lls.append(refit[:, 3])
+            else:
+                zero = name == "zero_inflated_mixture"
+                m = _betamix.refit_mixture(d, weights, mixtures[name], zero)
+                rows.append(_general_rows(name, _mixture_rows(m)))
+                lls.append(m.ll)
+        bic_b = -2.0 * np.stack(lls, axis=1) + penalty[None, :]
+        pick = np.argmin(np.nan_to_num(bic_b, nan=np.inf), axis=1)
+        replicates = np.stack(rows, axis=1)[np.arange(pick.size), pick]
+        shares = np.bincount(pick, minlength=len(names)) / max(pick.size, 1)
+        bks = (
+            log_spaced_ks(10_000, 40)
+            if boot.band_ks is None
+            else np.asarray(boot.band_ks, np.int64)
+        )
+        band = percentile_band(_predict_many(replicates, bks.astype(np.float64)))
+    candidates = tuple(
+        ModelScore(name, fitted[name][1], PARAMETERS[name], float(bic[i]), float(shares[i]))
+        for i, name in enumerate(names)
+    )
+    components: tuple[tuple[float, float, float], ...] = ()
+    zero_mass = 0.0
+    scale = 1.0
+    alpha, beta = float(params[0]), float(params[1])
+    if model in mixtures:
+        m = mixtures[model]
+        components = tuple(
+            (float(m.weight[0, j]), float(m.alpha[0, j]), float(m.beta[0, j])) for j in range(2)
+        )
+        zero_mass = float(m.zero[0])
+    elif model == "zero_inflated_beta":
+        zero_mass = 1.0 - float(params[2])
+    elif model == "scaled_beta":
+        scale = float(params[2])
+
+    def ll_of(name: str) -> float:
+        return fitted[name][1] if name in fitted else math.nan
+
+    return BetaBinomialFit(
+        alpha=alpha,
+        beta=beta,
+        scale=scale,
+        log_likelihood=ll,
+        n_problems=int(inverse.size),
+        band=band,
+        band_ks=bks,
+        model=model,
+        log_likelihood_beta=float(beta_fit[3]),
+        log_likelihood_scaled=ll_of("scaled_beta"),
+        replicates=replicates,
+        n_samples=int(np.sum(w * d.n)),
+        zero_mass=zero_mass,
+        log_likelihood_zero_inflated=ll_of("zero_inflated_beta"),
+        components=components,
+        candidates=candidates,
+    )
+
+
+from . import _betamix  # noqa: E402  (it builds on this module's beta-binomial rows)
