@@ -261,6 +261,7 @@ LCB_FN_WRONG = LCB_FN_RIGHT.replace("reverse=True", "reverse=False")
 def write_parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
     import datasets
 
+    datasets.disable_progress_bars()
     datasets.Dataset.from_list(rows).to_parquet(str(path))
     return path
 
