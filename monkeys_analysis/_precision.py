@@ -112,11 +112,13 @@ class _Problem:
         answer = np.array([k[0] for k in keys], dtype=np.int64)
         self.ok = np.array([1.0 if k[1] else 0.0 for k in keys])
         self.score = np.array([math.nan if math.isinf(k[2]) else k[2] for k in keys])
-        n_answers = max(len([c for c in codes if c is not None]), 1)
-        # (T, A): which answer each type gives (a row of zeros: no answer).
-        self.member = np.zeros((len(keys), n_answers))
-        has = answer >= 0
-        self.member[np.flatnonzero(has), answer[has]] = 1.0
+        # Which answer each type gives, as the types that give one sorted by answer, and where
+        # each answer's run of types starts: per-answer sums are one `np.add.reduceat` (S x T),
+        # never an (S x T) @ (T x A) product (10,000 samples can hold thousands of answers).
+        has = np.flatnonzero(answer >= 0)
+        self.by_answer = has[np.argsort(answer[has], kind="stable")]
+        sorted_answers = answer[self.by_answer]
+        self.starts = np.flatnonzero(np.r_[True, sorted_answers[1:] != sorted_answers[:-1]])
 
     def subsets(self, k: int, limit: int, rng: np.random.Generator) -> NDArray[np.int64]:
         """Type counts (S, T) of all size-k subsets of the samples when there are at most
@@ -127,8 +129,11 @@ class _Problem:
             rows = np.repeat(np.arange(idx.shape[0]), k)
             flat = rows * t + self.of_sample[idx.ravel()]
             return np.bincount(flat, minlength=idx.shape[0] * t).reshape(-1, t).astype(np.int64)
+        # "count" draws in time proportional to k, "marginals" to k times the number of types
+        # (thousands of distinct answers at 10,000 samples): the law is the same.
+        draw: Literal["count", "marginals"] = "count" if t > 64 else "marginals"
         return np.asarray(
-            rng.multivariate_hypergeometric(self.count, k, size=limit, method="marginals"),
+            rng.multivariate_hypergeometric(self.count, k, size=limit, method=draw),
             dtype=np.int64,
         )
 
@@ -144,13 +149,20 @@ class _Problem:
             right = np.sum(tied * xf * self.ok[None, :], axis=1)
             vals = np.where(n_tied > 0, right / np.maximum(n_tied, 1.0), 0.0)
             return float(np.mean(vals))
-        count = xf @ self.member  # (S, A) samples per answer
-        right = (xf * self.ok[None, :]) @ self.member
+        if self.by_answer.size == 0:
+            return 0.0  # no sample gives an answer: nothing is ever picked right
+
+        def per_answer(m: NDArray[np.float64]) -> NDArray[np.float64]:
+            """(S, T) per type -> (S, A) per answer."""
+            return np.add.reduceat(m[:, self.by_answer], self.starts, axis=1)
+
+        count = per_answer(xf)  # (S, A) samples per answer
+        right = per_answer(xf * self.ok[None, :])
         if method == "majority":
             top_n = count.max(axis=1, keepdims=True)
             tied = (count > 0) & (count == top_n)
         else:
-            weight = (xf * np.nan_to_num(self.score, nan=0.0)[None, :]) @ self.member
+            weight = per_answer(xf * np.nan_to_num(self.score, nan=0.0)[None, :])
             top = weight.max(axis=1, keepdims=True)
             tied = (count > 0) & (weight >= top - _TIE_RTOL * np.abs(top))
         frac = np.where(count > 0, right / np.maximum(count, 1.0), 0.0)

@@ -42,9 +42,10 @@ EXPORT_FORMATS = ("jsonl", "csv")
 
 
 def export_rows(store: Store, run_id: int) -> Iterator[dict[str, Any]]:
-    """One dict per sample (keys `EXPORT_COLUMNS`; None where unverified)."""
+    """One dict per sample (keys `EXPORT_COLUMNS`; None where unverified), streamed from the
+    store: memory stays flat whatever the run's size."""
     position = {pid: i for i, pid in enumerate(store.get_run(run_id).problem_ids)}
-    for s, verified_at in store.samples_verdict0(run_id):
+    for s, verified_at in store.iter_samples_verdict0(run_id):
         v = s.verdict
         yield {
             "run_id": s.run_id,

@@ -14,6 +14,9 @@ from monkeys_analysis import base_vs_plus, coverage_curve, pass_hat_curve, preci
 from monkeys_tui._safe import literal_text
 from store import Store
 
+#: the most verified samples whose majority vote `show` counts (it reads every text)
+SHOW_VOTE_MAX = 200_000
+
 
 def print_statistics(
     console: Console, store: Store, run_id: int, *, against: int | None = None
@@ -23,14 +26,20 @@ def print_statistics(
     from monkeys_reports._statreport import outlook_rows, paired_rows
     from monkeys_reports._stats import OUTLOOK_EXTRA, outlook, paired, pct, run_guessing, table_ks
 
-    data = load_run(store, run_id)
-    counts = data.counts
+    counts = store.counts(run_id)
+    verified = sum(n for n, _ in counts.values())
     if counts and min(n for n, _ in counts.values()) >= 1:
         curve = coverage_curve(counts)
         ks = table_ks(curve.k_max)
         hat = pass_hat_curve(counts, ks)
-        guess = run_guessing(data.problems, data.run.suite, ks)
-        votes = {p: v for p, v in build_votes(data).items() if v}
+        guess = run_guessing(store.run_problems(run_id), store.get_run(run_id).suite, ks)
+        # the vote reads every sample's text: above SHOW_VOTE_MAX samples that is the report's
+        # job (show answers in about a second whatever the run's size)
+        votes = (
+            {p: v for p, v in build_votes(load_run(store, run_id)).items() if v}
+            if verified <= SHOW_VOTE_MAX
+            else {}
+        )
         majority = (
             precision_curve(votes, ks, method="majority") if votes else np.full(len(ks), np.nan)
         )
@@ -60,6 +69,12 @@ def print_statistics(
             )
         if guess.curve is not None:
             console.print(literal_text(f"guessing: {guess.note}", "dim"))
+        if verified > SHOW_VOTE_MAX:
+            console.print(
+                f"majority vote: not counted here for {verified:,} samples; "
+                f"`monkeys report {run_id}` draws the vote curves",
+                style="dim",
+            )
     print_base_vs_plus(console, store, run_id)
     table = outlook_rows(run_id, outlook(counts, OUTLOOK_EXTRA))
     if table is not None:

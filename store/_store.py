@@ -420,22 +420,28 @@ class Store:
 
     # ---- reads ---------------------------------------------------------------------------
 
+    def _new_reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
+        try:
+            conn = sqlite3.connect(
+                uri(self.path, **self._reader_params),
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open a reader: {e}") from e
+        return conn
+
     def _reader(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError(f"{self.path}: the store is closed")
         ident = threading.get_ident()
         conn = self._readers.get(ident)
         if conn is None:
-            try:
-                conn = sqlite3.connect(
-                    uri(self.path, **self._reader_params),
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            except sqlite3.Error as e:
-                raise StoreError(f"{self.path}: cannot open a reader: {e}") from e
+            conn = self._new_reader()
             with self._lock:
                 self._readers[ident] = conn
         return conn
@@ -678,17 +684,35 @@ class Store:
         """Every sample of a run in run order then index order, with its attempt-0 verdict
         (the one `counts` uses; None while unverified) as `SampleRecord.verdict`, and the time
         that verdict was stored (for reports, export and cost)."""
+        return list(self.iter_samples_verdict0(run_id))
+
+    def iter_samples_verdict0(
+        self, run_id: int, *, chunk: int = 2000
+    ) -> Iterator[tuple[SampleRecord, float | None]]:
+        """`samples_verdict0` streamed: problem after problem in run order, each read along
+        the primary key, `chunk` rows in memory at a time (export of millions of samples in
+        flat memory). Reads on a connection of its own, one snapshot for the whole run, so the
+        caller may read the store meanwhile."""
         with self._read() as conn:
-            self._require_run(conn, run_id)
-            rows = conn.execute(
-                f"SELECT {_SAMPLE_COLUMNS}, {_VERDICT_SELECT}, v.created_at FROM samples AS s "
-                "JOIN problems AS p ON p.run_id = s.run_id AND p.problem_id = s.problem_id "
-                "LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
-                "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
-                "WHERE s.run_id = ? ORDER BY p.position, s.idx",
-                (run_id,),
-            ).fetchall()
-        return [(_sample_with_verdict(r[:-1]), r[-1]) for r in rows]
+            pids = self._require_run(conn, run_id)
+        conn = self._new_reader()
+        try:
+            conn.execute("BEGIN")
+            for pid in pids:
+                cur = conn.execute(
+                    f"SELECT {_SAMPLE_COLUMNS}, {_VERDICT_SELECT}, v.created_at "
+                    "FROM samples AS s LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
+                    "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
+                    "WHERE s.run_id = ? AND s.problem_id = ? ORDER BY s.idx",
+                    (run_id, pid),
+                )
+                while rows := cur.fetchmany(chunk):
+                    for r in rows:
+                        yield _sample_with_verdict(r[:-1]), r[-1]
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: read failed: {e}") from e
+        finally:
+            conn.close()
 
     # ---- test audits ----------------------------------------------------------------------
 

@@ -70,6 +70,29 @@ def _own_bin(v: float) -> Hashable:
     return ("num", v > 0, math.floor(math.log(abs(v)) / math.log1p(BIN)))
 
 
+_FAST_NUMBER = re.compile(r"-?\d{1,30}(?:\.\d{1,30})?")
+_FAST_FRACTION = re.compile(
+    r"(-?)(?:\\[dt]?frac\{(-?\d{1,30})\}\{(\d{1,30})\}|(\d{1,30})/(\d{1,30}))"
+)
+
+
+def _plain_value(answer: str) -> float | None:
+    """The value of an answer written as a plain integer, decimal or fraction of integers
+    (most answers), without normalising or parsing it; None for anything else. Its keys are
+    the answer itself and its value's bins: an equivalent answer in another spelling has the
+    same value, so it still meets it in a bin."""
+    if _FAST_NUMBER.fullmatch(answer):
+        return float(Fraction(answer))
+    m = _FAST_FRACTION.fullmatch(answer)
+    if m is None:
+        return None
+    sign, num, den = m.group(1), m.group(2) or m.group(4), m.group(3) or m.group(5)
+    if int(den) == 0:
+        return None
+    v = float(Fraction(int(num), int(den)))
+    return -v if sign else v
+
+
 def _value(expr: Any) -> complex | None:
     c = _number(expr)
     return _value_at(expr, {}) if c is None else c
@@ -86,6 +109,12 @@ class AnswerKeys:
 def answer_keys_of(answer: str) -> AnswerKeys:
     """The keys of one final answer (see the module doc). Equivalent answers (by
     `answers_match`) always share a key: one's `lookup` meets the other's `own`."""
+    fast = _plain_value(answer)
+    if fast is not None:
+        bins = _bins(fast)
+        return AnswerKeys(
+            frozenset({("str", answer), _own_bin(fast)}), frozenset({("str", answer), *bins})
+        )
     own: set[Hashable] = set()
     lookup: set[Hashable] = set()
     for form in _forms(answer):

@@ -152,3 +152,26 @@ def test_concurrent_reverifications_each_get_an_attempt(db_path: Path, h: Any) -
     with Store.open(db_path, read_only=True) as store:
         attempts = [a for a, _ in store.verdicts(rid, pid, 0)]
     assert attempts == list(range(total + 1))
+
+
+def test_streamed_samples_in_run_order_while_the_store_is_read(fresh_db: Store, h: Any) -> None:
+    """iter_samples_verdict0 gives what samples_verdict0 gives, problem after problem in
+    run order, in chunks, and other reads on the same thread work while it streams."""
+    probs = h.make_problems(4)
+    order = [probs[2], probs[0], probs[3], probs[1]]
+    rid = fresh_db.create_run(h.make_spec(order), probs)
+    for p in probs:
+        for i in reversed(range(7)):
+            fresh_db.put_sample(rid, h.sample(p.id, i))
+            if i % 3:
+                fresh_db.put_verdict(rid, p.id, i, Verdict(Status.FAIL, 0.1))
+    fresh_db.flush()
+    streamed = []
+    for rec, at in fresh_db.iter_samples_verdict0(rid, chunk=3):
+        assert fresh_db.get_run(rid).id == rid  # a read in the middle of the stream
+        streamed.append((rec, at))
+    assert streamed == fresh_db.samples_verdict0(rid)
+    assert [(r.problem_id, r.idx) for r, _ in streamed] == [
+        (p.id, i) for p in order for i in range(7)
+    ]
+    assert [r.verdict is not None for r, _ in streamed[:7]] == [bool(i % 3) for i in range(7)]
