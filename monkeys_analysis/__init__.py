@@ -4,7 +4,13 @@ help a problem, and verifier-free precision. Pure functions; see STATISTICS.md f
 definitions and policy."""
 
 from ._baseplus import BaseCounts, BasePlusCurve, base_vs_plus
-from ._betabinom import LR_CRITICAL, BetaBinomialFit, fit_beta_binomial, log_likelihood
+from ._betabinom import (
+    LR_CRITICAL,
+    BetaBinomialFit,
+    ModelScore,
+    fit_beta_binomial,
+    log_likelihood,
+)
 from ._cost import (
     COST_UNITS,
     CostCurve,
@@ -62,6 +68,7 @@ __all__ = [
     "EqualCostPoint",
     "Estimate",
     "GuessingCurve",
+    "ModelScore",
     "ModelShape",
     "MoreSamples",
     "PairedComparison",

@@ -57,6 +57,10 @@ PARAMETERS = {
     "beta_mixture": 5,
     "zero_inflated_mixture": 6,
 }
+#: The bootstrap refits only the candidates whose BIC is within this of the best one's
+#: (a difference above 10 is "very strong" evidence, Kass and Raftery 1995: such a model
+#: is practically never chosen on a resample either).
+BIC_REFIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -759,7 +763,8 @@ def _fit_by_bic(
     if boot.resamples > 0:
         weights = _resample_weights(d, inverse, boot.resamples, boot.seed)
         rows, lls = [], []
-        for name in names:
+        near = [i for i, name in enumerate(names) if bic[i] - bic.min() <= BIC_REFIT]
+        for name in (names[i] for i in near):
             start = fitted[name][0]
             if name == "beta":
                 refit = _fit_beta(d, weights, start[:2], tol=1e-6)
@@ -778,10 +783,11 @@ def _fit_by_bic(
                 m = _betamix.refit_mixture(d, weights, mixtures[name], zero)
                 rows.append(_general_rows(name, _mixture_rows(m)))
                 lls.append(m.ll)
-        bic_b = -2.0 * np.stack(lls, axis=1) + penalty[None, :]
+        bic_b = -2.0 * np.stack(lls, axis=1) + penalty[near][None, :]
         pick = np.argmin(np.nan_to_num(bic_b, nan=np.inf), axis=1)
         replicates = np.stack(rows, axis=1)[np.arange(pick.size), pick]
-        shares = np.bincount(pick, minlength=len(names)) / max(pick.size, 1)
+        shares = np.zeros(len(names))
+        shares[near] = np.bincount(pick, minlength=len(near)) / max(pick.size, 1)
         bks = (
             log_spaced_ks(10_000, 40)
             if boot.band_ks is None

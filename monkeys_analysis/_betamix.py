@@ -37,6 +37,15 @@ FloatArray = NDArray[np.float64]
 K = 2
 
 
+def _logsumexp(v: FloatArray, axis: int) -> FloatArray:
+    """log sum exp over ``axis`` (-inf where every term is -inf); scipy's is slower here."""
+    top = np.max(v, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(v - top), axis=axis, keepdims=True)) + top
+    return np.asarray(np.squeeze(out, axis=axis), dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class MixtureParams:
     """Per replicate (rows): component shapes ``alpha``, ``beta`` and weights ``weight``
@@ -67,46 +76,42 @@ def _e_step(
     if logz is not None:
         zero = np.where(d.c == 0, 0.0, -np.inf)[None, None, :] + logz[:, None, None]
         terms = np.concatenate([terms, zero], axis=1)
-    lse = special.logsumexp(terms, axis=1)
+    lse = _logsumexp(terms, axis=1)
     return lse, np.exp(terms - lse[:, None, :])
 
 
-def _m_step_shapes(d: Data, weights: FloatArray, x: FloatArray, steps: int = 3) -> FloatArray:
-    """Damped Newton steps on ``sum_r weights[i, r] log BB(row r | exp(x[i]))`` for every row
-    i of x (N, 2) at once; each accepted step raises its objective (Armijo), a rejected one is
-    shortened fourfold. Returns the new x."""
-    x = x.copy()
+def _m_step_shapes(d: Data, weights: FloatArray, x: FloatArray) -> FloatArray:
+    """One damped Newton step on ``sum_r weights[i, r] log BB(row r | exp(x[i]))`` for every
+    row i of x (N, 2) at once, shortened fourfold until it raises the objective (Armijo;
+    kept where it never does). Returns the new x."""
     lo, hi = LOG_BOUNDS
-
-    def objective(xx: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        ll, la, lb, laa, lbb, lab = beta_rows(d, xx)
-        g = np.stack([np.sum(weights * la, 1), np.sum(weights * lb, 1)], axis=1)
-        h = np.empty((xx.shape[0], 2, 2))
-        h[:, 0, 0] = np.sum(weights * laa, 1)
-        h[:, 1, 1] = np.sum(weights * lbb, 1)
-        h[:, 0, 1] = h[:, 1, 0] = np.sum(weights * lab, 1)
-        return np.sum(weights * ll, 1), g, h
-
-    f, g, h = objective(x)
-    for _ in range(steps):
-        lam, vec = np.linalg.eigh(h)
-        cap = 1e-8 * np.maximum(np.max(np.abs(lam), axis=1, keepdims=True), 1e-12)
-        lam = np.minimum(lam, -cap)
-        direction = -np.einsum("nij,nj->ni", vec, np.einsum("nji,nj->ni", vec, g) / lam)
-        direction /= np.maximum(1.0, np.max(np.abs(direction), axis=1) / 2.0)[:, None]
-        decrement = np.einsum("ni,ni->n", g, direction)
-        active = decrement > 1e-10 * np.maximum(weights.sum(axis=1), 1.0)
-        step = np.ones(x.shape[0])
-        for _ in range(8):
-            if not np.any(active):
-                break
-            cand = np.clip(x + step[:, None] * direction, lo, hi)
-            fc, gc, hc = objective(cand)
-            ok = active & np.isfinite(fc) & (fc >= f + 1e-4 * step * decrement)
-            x[ok], f[ok], g[ok], h[ok] = cand[ok], fc[ok], gc[ok], hc[ok]
-            active &= ~ok
-            step[active] *= 0.25
-    return x
+    ll, la, lb, laa, lbb, lab = beta_rows(d, x)
+    f = np.sum(weights * ll, 1)
+    g = np.stack([np.sum(weights * la, 1), np.sum(weights * lb, 1)], axis=1)
+    h = np.empty((x.shape[0], 2, 2))
+    h[:, 0, 0] = np.sum(weights * laa, 1)
+    h[:, 1, 1] = np.sum(weights * lbb, 1)
+    h[:, 0, 1] = h[:, 1, 0] = np.sum(weights * lab, 1)
+    lam, vec = np.linalg.eigh(h)
+    cap = 1e-8 * np.maximum(np.max(np.abs(lam), axis=1, keepdims=True), 1e-12)
+    lam = np.minimum(lam, -cap)
+    direction = -np.einsum("nij,nj->ni", vec, np.einsum("nji,nj->ni", vec, g) / lam)
+    direction /= np.maximum(1.0, np.max(np.abs(direction), axis=1) / 2.0)[:, None]
+    decrement = np.einsum("ni,ni->n", g, direction)
+    active = decrement > 1e-12 * np.maximum(weights.sum(axis=1), 1.0)
+    out = x.copy()
+    step = np.ones(x.shape[0])
+    for _ in range(8):
+        if not np.any(active):
+            break
+        cand = np.clip(x + step[:, None] * direction, lo, hi)
+        a, b = np.exp(cand[:, 0:1]), np.exp(cand[:, 1:2])
+        fc = np.sum(weights * (special.betaln(d.c + a, d.m + b) - special.betaln(a, b)), 1)
+        ok = active & np.isfinite(fc) & (fc >= f + 1e-4 * step * decrement)
+        out[ok] = cand[ok]
+        active &= ~ok
+        step[active] *= 0.25
+    return out
 
 
 def fit_mixture(
@@ -252,7 +257,7 @@ def _evaluate(
     if zero:
         terms[:, K] = np.where(d.c == 0, 0.0, -np.inf)[None, :] + logit[K][:, None]
         grads[:, K, :, 5] = 1.0
-    lse = special.logsumexp(terms, axis=1)
+    lse = _logsumexp(terms, axis=1)
     rho = np.exp(terms - lse[:, None, :])
     g_rows = np.einsum("bjr,bjrd->brd", rho, grads)
     h_rows = np.einsum("bjr,bjrde->brde", rho, hess)
@@ -332,12 +337,17 @@ def to_params(x: FloatArray, ll: FloatArray, zero: bool) -> MixtureParams:
     return MixtureParams(pick(a, order, 1), pick(b, order, 1), pick(w, order, 1), z, ll)
 
 
-def best_mixture(d: Data, w: FloatArray, zero: bool, em_iter: int = 30) -> MixtureParams:
+def best_mixture(
+    d: Data, w: FloatArray, zero: bool, em_iter: int = 15, keep: int = 2
+) -> MixtureParams:
     """The maximum-likelihood mixture (one row): a few EM iterations from each of several
-    starts (into the basin of a maximum), then Newton to convergence; the most likely."""
+    starts (into the basin of a maximum), then Newton to convergence from the ``keep`` most
+    likely of them; the most likely result."""
     starts = mixture_starts(d, w, zero)
     warm = fit_mixture(d, np.tile(w, (starts.zero.size, 1)), starts, zero=zero, max_iter=em_iter)
-    x, ll = newton_mixture(d, np.tile(w, (starts.zero.size, 1)), _pack(warm, zero), zero=zero)
+    best = np.argsort(-np.nan_to_num(warm.ll, nan=-np.inf))[:keep]
+    x0 = _pack(warm, zero)[best]
+    x, ll = newton_mixture(d, np.tile(w, (best.size, 1)), x0, zero=zero)
     i = int(np.argmax(np.nan_to_num(ll, nan=-np.inf)))
     return to_params(x[i : i + 1], ll[i : i + 1], zero)
 
@@ -345,7 +355,8 @@ def best_mixture(d: Data, w: FloatArray, zero: bool, em_iter: int = 30) -> Mixtu
 def refit_mixture(
     d: Data, weights: FloatArray, start: MixtureParams, zero: bool, tol: float = 1e-6
 ) -> MixtureParams:
-    """Newton refits of every row of ``weights`` warm-started at ``start`` (one row)."""
+    """Newton refits of every row of ``weights`` warm-started at ``start`` (one row), at
+    most 40 steps each."""
     x0 = np.repeat(_pack(start, zero), weights.shape[0], axis=0)
-    x, ll = newton_mixture(d, weights, x0, zero=zero, tol=tol)
+    x, ll = newton_mixture(d, weights, x0, zero=zero, tol=tol, max_iter=40)
     return to_params(x, ll, zero)

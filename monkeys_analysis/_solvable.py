@@ -21,6 +21,12 @@ A solved problem (c > 0) is solvable for sure; an unsolved one is solvable with 
 From these: the probability that the next sample passes, ``P(p > 0) (1 - E[1 - p])``; that at
 least one of ``N`` more samples passes, ``P(p > 0) (1 - E[(1 - p)^N])``; and the expected
 number of passing samples among the N, ``N`` times the first.
+
+A *mixture* fit (``fit.components``: weights ``w_j`` of ``Beta(a_j, b_j)``, summing to
+``1 - pi``) gives each component the posterior weight ``w_j B(a_j + c, b_j + n - c) /
+B(a_j, b_j)`` (and the zero mass ``pi [c = 0]``), normalised; the moments are the
+posterior-weighted sums of each component's ``B(a_j + c, b_j + n - c + m) / B(a_j + c,
+b_j + n - c)``.
 """
 
 from __future__ import annotations
@@ -69,8 +75,29 @@ def _log_moments(fit: BetaBinomialFit, n: int, c: int, m: FloatArray) -> FloatAr
     return np.asarray(q.log_i, dtype=np.float64)
 
 
+def _mixture_posterior(
+    fit: BetaBinomialFit, n: int, c: int, m: FloatArray
+) -> tuple[float, FloatArray]:
+    """For a mixture fit: P(p > 0 | n, c) and E[(1 - p)^m | n, c, p > 0] for each m."""
+    a = np.array([comp[1] for comp in fit.components])
+    b = np.array([comp[2] for comp in fit.components])
+    w = np.array([comp[0] for comp in fit.components])
+    with np.errstate(divide="ignore"):
+        log_post = np.log(w) + special.betaln(a + c, b + n - c) - special.betaln(a, b)
+    log_zero = math.log(fit.zero_mass) if (c == 0 and fit.zero_mass > 0) else -math.inf
+    total = float(special.logsumexp(np.append(log_post, log_zero)))
+    solvable = 1.0 - math.exp(log_zero - total)
+    share = np.exp(log_post - special.logsumexp(log_post))
+    ratio = special.betaln(a[:, None] + c, b[:, None] + n - c + m[None, :]) - special.betaln(
+        a[:, None] + c, b[:, None] + n - c
+    )
+    return solvable, np.asarray(share @ np.exp(ratio), dtype=np.float64)
+
+
 def solvable_probability(fit: BetaBinomialFit, n: int, c: int) -> float:
     """P(p > 0 | n, c) under the fit (1 for a solved problem)."""
+    if fit.components:
+        return 1.0 if c > 0 else _mixture_posterior(fit, n, c, np.zeros(1))[0]
     if c > 0:
         return 1.0
     if fit.zero_mass <= 0.0:
@@ -89,6 +116,10 @@ def more_samples(fit: BetaBinomialFit, n: int, c: int, extra: int) -> MoreSample
     passes promise under ``fit`` (see the module doc)."""
     if n < 0 or c < 0 or c > n or extra < 0:
         raise ValueError(f"need 0 <= c <= n and extra >= 0, got n={n}, c={c}, extra={extra}")
+    if fit.components:
+        w, moments = _mixture_posterior(fit, n, c, np.array([1.0, float(extra)]))
+        p_next, p_solve = w * (1.0 - float(moments[0])), w * (1.0 - float(moments[1]))
+        return MoreSamples(n, c, extra, w, p_next, p_solve, extra * p_next)
     w = solvable_probability(fit, n, c)
     lm = _log_moments(fit, n, c, np.array([0.0, 1.0, float(extra)]))
     p_next = w * float(-np.expm1(lm[1] - lm[0]))

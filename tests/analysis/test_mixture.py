@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
-from monkeys_analysis import BetaBinomialFit, fit_beta_binomial
+from monkeys_analysis import BetaBinomialFit, fit_beta_binomial, more_samples, solvable_probability
 from monkeys_analysis._betabinom import PARAMETERS, _Data, _log_choose, _predict_many
 from monkeys_analysis._betamix import _evaluate
 from monkeys_analysis._coverage import _unique_rows
@@ -236,3 +236,30 @@ def test_option_errors() -> None:
         fit_beta_binomial((n, c), mixture="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="scaled or a mixture"):
         fit_beta_binomial((n, c), scaled=True, mixture=True)
+
+
+@pytest.mark.parametrize(("n", "c", "extra"), [(20, 0, 50), (20, 3, 10), (200, 0, 1000)])
+def test_more_samples_under_a_mixture_against_numerical_integration(
+    n: int, c: int, extra: int
+) -> None:
+    zero, comps = 0.2, ((0.5, 0.3, 4.0), (0.3, 3.0, 1.5))
+    fit = BetaBinomialFit(
+        0.3, 4.0, 1.0, 0.0, 2, model="zero_inflated_mixture", zero_mass=zero, components=comps
+    )
+
+    def moment(m: int) -> float:  # integral of prior density x likelihood x (1 - p)^m
+        out = 0.0
+        for w, a, b in comps:
+
+            def f(x: float, a: float = a, b: float = b) -> float:
+                return float(stats.beta.pdf(x, a, b) * x**c * (1 - x) ** (n - c + m))
+
+            out += w * integrate.quad(f, 0, 1, limit=400, points=[1e-4, 1e-2])[0]
+        return out
+
+    solvable = moment(0) / (moment(0) + (zero if c == 0 else 0.0))
+    got = more_samples(fit, n, c, extra)
+    assert got.p_solvable == pytest.approx(solvable, rel=1e-6)
+    assert got.p_next == pytest.approx(solvable * (1 - moment(1) / moment(0)), rel=1e-5)
+    assert got.p_solve == pytest.approx(solvable * (1 - moment(extra) / moment(0)), rel=1e-5)
+    assert solvable_probability(fit, n, c) == pytest.approx(solvable, rel=1e-6)
