@@ -66,7 +66,9 @@ class CurveSummary:
     bootstrap replicates when ``bootstrap > 0``, so ``fit.at(k)`` gives ``(value, lo, hi)``;
     ``target_k``: the extrapolation target; ``excluded``: problems left out on purpose (e.g.
     flaky ones), not counted anywhere in this summary; ``seconds``: time to compute it;
-    ``pass_hat``: pass^k (every one of k samples passes) on the same problems.
+    ``pass_hat``: pass^k (every one of k samples passes) on the same problems;
+    ``curve_problems``: how many problems the curve and the fits are over (fewer than
+    ``n_problems`` in a partial summary: only the problems with verdicts so far).
     """
 
     curve: CoverageCurve | None
@@ -81,6 +83,12 @@ class CurveSummary:
     excluded: tuple[str, ...] = field(default=())
     seconds: float = 0.0
     pass_hat: PassHatCurve | None = None
+    curve_problems: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """The curve leaves out problems that have no verdict yet."""
+        return self.curve is not None and self.curve_problems < self.n_problems
 
     @property
     def uneven(self) -> bool:
@@ -103,11 +111,14 @@ def summarize(
     exclude: Collection[str] = (),
     target_k: int = TARGET_K,
     scaled: bool | Literal["auto"] = "auto",
+    partial: bool = False,
 ) -> CurveSummary:
     """Coverage so far, the power-law fit and the beta-binomial forecast, with bands.
 
     Problems in ``exclude`` are left out of everything (coverage is then over the others).
-    The curve waits until every remaining problem has at least one verdict; with uneven n
+    The curve waits until every remaining problem has at least one verdict, or with
+    ``partial`` (the live screen) is drawn from the first verdict on over the problems that
+    have verdicts so far (``curve_problems`` says how many); with uneven n
     (a running run) it follows the policy of `monkeys_analysis.coverage_curve` (defined up to
     ``k_max``); the beta-binomial fit uses every problem's own (n, c). ``bootstrap`` resamples
     per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md;
@@ -124,15 +135,16 @@ def summarize(
     pl = None
     bb = None
     ph = None
-    if kept and min(n for n, _ in kept.values()) >= 1:
-        curve = coverage_curve(kept)
-        ph = pass_hat_curve(kept, curve.ks)
+    drawn = {p: nc for p, nc in kept.items() if nc[0] >= 1} if partial else kept
+    if drawn and min(n for n, _ in drawn.values()) >= 1:
+        curve = coverage_curve(drawn)
+        ph = pass_hat_curve(drawn, curve.ks)
         if fits:
             pl = fit_power_law(
-                curve, bootstrap=bootstrap, counts=kept if bootstrap else None, seed=seed
+                curve, bootstrap=bootstrap, counts=drawn if bootstrap else None, seed=seed
             )
             bb = fit_beta_binomial(
-                kept,
+                drawn,
                 scaled=scaled,
                 zero_inflated="auto" if scaled == "auto" else False,
                 bootstrap=bootstrap,
@@ -151,6 +163,7 @@ def summarize(
         excluded=excluded,
         seconds=time.perf_counter() - t0,
         pass_hat=ph,
+        curve_problems=len(drawn) if curve is not None else 0,
     )
 
 

@@ -63,8 +63,10 @@ def summary_plot(summary: CurveSummary | None, guessing: GuessingCurve | None = 
     """The live plot: observed coverage, the power-law fit (dashed where extrapolated), the
     beta-binomial forecast and whatever bands the fits carry; pass^k (every one of k samples
     passes) and, for final-answer suites, the guessing baseline (``guessing``) beside them."""
-    if summary is None or summary.curve is None:
-        return Plot(message="coverage appears once every problem has a verdict")
+    if summary is None:
+        return Plot(message="computing coverage…")
+    if summary.curve is None:
+        return Plot(message="coverage appears with the first verdicts")
     curve = summary.curve
     k_max = max(1, int(curve.k_max))
     x_hi = forecast_x_max(k_max, summary.target_k)
@@ -128,11 +130,18 @@ def summary_plot(summary: CurveSummary | None, guessing: GuessingCurve | None = 
         series.append(Series("pass^k", _floats(ks_ph[ok]), _floats(vals[ok]), PASS_HAT))
     xs, ys = observed_points(summary)
     series.append(Series("observed", tuple(xs), tuple(ys), OBSERVED))
+    notes: tuple[str, ...] = ()
+    if summary.partial:
+        notes = (
+            f"so far: {summary.curve_problems} of {summary.n_problems} problems "
+            "(those with verdicts)",
+        )
     return Plot(
         series=tuple(series),
         bands=tuple(bands),
         x_range=(1.0, x_hi),
         marker_x=float(k_max),
+        notes=notes,
     )
 
 

@@ -256,8 +256,13 @@ class LiveScreen(Screen[None]):
     def _analyse(self, counts: dict[str, tuple[int, int]]) -> None:
         t0 = time.monotonic()
         try:
-            summary = summarize(counts)
-            clean = summarize(counts, fits=False, exclude=self._suspect) if self._suspect else None
+            # from the first verdicts on: over the problems that have verdicts so far
+            summary = summarize(counts, partial=True)
+            clean = (
+                summarize(counts, fits=False, exclude=self._suspect, partial=True)
+                if self._suspect
+                else None
+            )
         except Exception as e:  # a fit that fails is told, never fatal
             self.app.call_from_thread(self._analysis_failed, f"{type(e).__name__}: {e}")
             return
@@ -334,7 +339,8 @@ class LiveScreen(Screen[None]):
         if s is not None and s.curve is not None and s.curve.k_max >= 1:
             k = int(s.curve.k_max)
             obs = s.curve.coverage[-1] if len(s.curve.coverage) else float("nan")
-            t.add_row("coverage", f"{pct(float(obs)).strip()} at k = {k:,}")
+            over = f" ({s.curve_problems} of {s.n_problems} problems)" if s.partial else ""
+            t.add_row("coverage", f"{pct(float(obs)).strip()} at k = {k:,}{over}")
         if self._audited:  # the test audit: problems with suspect tests, coverage without them
             t.add_row("suspect tests", f"{len(self._suspect)} of {self._audited} audited problems")
             clean = self._clean
@@ -348,12 +354,14 @@ class LiveScreen(Screen[None]):
         s = self._summary
         plot = summary_plot(s, self.live.guessing())
         if self.live.policy != UNIFORM and s is not None and s.curve is not None:
-            plot = replace(plot, notes=(f"policy {self.live.policy}: not unbiased pass@k",))
+            plot = replace(
+                plot, notes=(*plot.notes, f"policy {self.live.policy}: not unbiased pass@k")
+            )
         self.query_one("#plot", CoveragePlot).set_plot(plot)
         table_panel = self.query_one("#table", Static)
         forecast = self.query_one("#forecast", Static)
         if s is None or s.curve is None:
-            table_panel.update(Text("coverage appears once every problem has a verdict", "dim"))
+            table_panel.update(Text(summary_plot(s).message, "dim"))
             forecast.update(Text(""))
             return
         t = Table(expand=True, box=None)

@@ -156,3 +156,20 @@ def test_fits_are_stored_once_per_state_of_the_data(tmp_path: Path) -> None:
         assert [k for k, _, _ in store.fits(rid)].count("coverage") == 2
     finally:
         store.close()
+
+
+def test_partial_curve_over_the_problems_with_verdicts_so_far() -> None:
+    """The live screen's summary: from the first verdict on, coverage and the fits over the
+    problems that have verdicts, saying how many; the same numbers as a summary of just
+    those problems."""
+    counts = {"a": (3, 1), "b": (0, 0), "c": (5, 0), "d": (0, 0)}
+    s = summarize(counts, bootstrap=0, partial=True)
+    done = {p: nc for p, nc in counts.items() if nc[0] >= 1}
+    alone = summarize(done, bootstrap=0)
+    assert s.curve is not None and alone.curve is not None
+    assert np.allclose(s.curve.coverage, alone.curve.coverage)
+    assert s.partial and (s.curve_problems, s.n_problems) == (2, 4)
+    assert s.verified == 8 and s.solved == 1
+    assert not summarize(done, bootstrap=0, partial=True).partial  # all have verdicts
+    nothing = summarize({"a": (0, 0)}, partial=True)
+    assert nothing.curve is None and not nothing.partial

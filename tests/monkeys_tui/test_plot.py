@@ -185,3 +185,15 @@ def test_summary_plot_without_a_curve_says_so() -> None:
     plot = summary_plot(_summary({"a": (0, 0), "b": (3, 1)}))
     assert plot.message and not plot.series
     assert math.isfinite(len(_lines(plot)))
+
+
+def test_summary_plot_says_how_many_problems_a_partial_curve_is_over() -> None:
+    counts = {f"p{i}": ((20, i % 3) if i < 6 else (0, 0)) for i in range(10)}
+    plot = summary_plot(summarize(counts, partial=True))
+    assert plot.series and not plot.message
+    assert plot.notes == ("so far: 6 of 10 problems (those with verdicts)",)
+    text = "\n".join(_lines(plot, 80, 24))
+    assert "so far: 6 of 10 problems" in text
+    assert summary_plot(None).message == "computing coverage…"
+    empty = summarize({"p0": (0, 0)}, partial=True)
+    assert summary_plot(empty).message == "coverage appears with the first verdicts"
