@@ -208,7 +208,13 @@ def summarize_run(
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
             notes.append(f"power-law fit failed: {e}")
         try:
-            bb = fit_beta_binomial(counts, scaled="auto", zero_inflated="auto", bootstrap=bootstrap)
+            bb = fit_beta_binomial(
+                counts,
+                scaled="auto",
+                zero_inflated="auto",
+                mixture="auto",
+                bootstrap=bootstrap,
+            )
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
             notes.append(f"beta-binomial fit failed: {e}")
         if curve.note:
