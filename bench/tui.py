@@ -196,7 +196,7 @@ async def bench(seconds: float, rate: float, baseline_s: float) -> int:
         )
         run_id = store.create_run(spec, problems)
         # no backend and no sandbox: nothing samples; the events come from the producer
-        app = MonkeysApp(store, run_id, None, None)
+        app = MonkeysApp(store, view_run=run_id)
         try:
             async with app.run_test(size=(160, 50)) as pilot:
                 screen = app.live_screen

@@ -10,20 +10,14 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 
 from backends import Backend
 from monkeys_analysis import GuessingCurve, log_spaced_ks
-from monkeys_scheduler import (
-    Notice,
-    RunEvent,
-    RunStateChanged,
-    Scheduler,
-    SchedulerConfig,
-    VerifierLike,
-)
+from monkeys_scheduler import Notice, RunEvent, RunStateChanged, Scheduler, VerifierLike
 from monkeys_suites import Problem
 from monkeys_tui._live import Rate
-from monkeys_tui._session import make_policy_for, make_verifier
+from monkeys_tui._session import Session
 from store import PolicyName, RunRecord, Store
 from verify import Sandbox
 
@@ -32,44 +26,34 @@ UNIFORM = PolicyName.UNIFORM
 STOP_ON_SOLVE = PolicyName.STOP_ON_SOLVE
 
 
-def model_label(model: str) -> str:
-    """A model as the screens name it: a path by its file name (the run keeps the full path)."""
-    if "/" in model and "@" not in model:
-        return model.rstrip("/").rsplit("/", 1)[-1] or model
-    return model
-
-
 class LiveRun:
-    """A stored run, and (unless `view_only`) the parts that sample and verify it."""
+    """A stored run, and (unless it is view only) the session that samples and verifies it.
+
+    The app shows one; `monkeys run` drives one with a progress display as its `sink`.
+    """
 
     def __init__(
         self,
         store: Store,
         run_id: int,
-        backend: Backend | None,
-        sandbox: Sandbox | None,
+        session: Session | None,
         *,
-        warning: str | None = None,
-        config: SchedulerConfig | None = None,
         view_only: str | None = None,
         notes: tuple[str, ...] = (),
+        sink: Callable[[RunEvent], None] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
-        self.backend = backend
-        self.sandbox = sandbox
-        self.warning = warning
-        self.config = config or SchedulerConfig(linger=True)
+        self.session = session
+        self.warning = session.warning if session is not None else None
         # why nothing is sampled (no backend could be opened), or None
-        self.view_only = view_only or (
-            None if backend is not None and sandbox is not None else "no backend or sandbox"
-        )
+        self.view_only = view_only or (None if session is not None else "no backend or sandbox")
         self.run: RunRecord = store.get_run(run_id)
         self.problems: dict[str, Problem] = {p.id: p for p in store.run_problems(run_id)}
         self.events: deque[RunEvent] = deque()
+        self._sink = sink
         self.scheduler: Scheduler | None = None
         self.state = "view only" if self.view_only else "starting"
-        self.sandbox_ready = False
         self.samples_rate = Rate()
         self.tokens_rate = Rate()
         self.verify_rate = Rate()
@@ -77,12 +61,27 @@ class LiveRun:
         self._closed = False
         self._guessing: GuessingCurve | None = None
         self._guessed = False
-        for note in notes:
+        for note in (*notes, *(session.notes if session is not None else ())):
             self._say(note, "warning")
+
+    @property
+    def backend(self) -> Backend | None:
+        return self.session.backend if self.session is not None else None
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        return self.session.sandbox if self.session is not None else None
+
+    @property
+    def sandbox_ready(self) -> bool:
+        return self.session is not None and self.session.started
 
     def sink(self, event: RunEvent) -> None:
         """The scheduler's sink: called on the loop, never blocks."""
-        self.events.append(event)
+        if self._sink is not None:
+            self._sink(event)
+        else:
+            self.events.append(event)
 
     @property
     def policy(self) -> str:
@@ -92,17 +91,13 @@ class LiveRun:
         self.sink(Notice(level, message))
 
     async def drive(self) -> str:
-        """Start the backend and the sandbox, then sample until the run is stopped. What
-        happens is told through the event queue (Notice events), never raised."""
-        if self.view_only or self.backend is None or self.sandbox is None:
+        """Start the session (when not started yet), then sample until the run is stopped.
+        What happens is told through the sink (Notice events), never raised."""
+        session = self.session
+        if self.view_only or session is None:
             return self.state
         try:
-            self._say(f"loading model {model_label(self.run.model)} ({self.run.backend}) …")
-            await self.backend.start()
-            self._say(f"model ready: {self.backend.info.detail or self.backend.info.model}")
-            await self.sandbox.start()
-            self.sandbox_ready = True
-            self._say(f"sandbox ready: {self.sandbox.name}")
+            await session.start(self._say)
         except Exception as e:  # any failure to start is shown, never raised into the UI
             self.state = "failed"
             self.sink(RunStateChanged("failed", f"could not start: {e}"))
@@ -110,16 +105,7 @@ class LiveRun:
             return self.state
         if self._closed:
             return self.state
-        self.scheduler = Scheduler(
-            self.store,
-            self.run_id,
-            self.backend,
-            make_verifier(self.sandbox, self.run, self.backend),
-            sink=self.sink,
-            config=self.config,
-            sandbox_name=self.sandbox.name,
-            policy=make_policy_for(self.run),
-        )
+        self.scheduler = session.scheduler(self.sink)
         final = await self.scheduler.run()
         self.state = final
         return final
@@ -140,10 +126,10 @@ class LiveRun:
         return self._guessing
 
     def verifier(self) -> VerifierLike | None:
-        """What verifies this run's samples, once its sandbox is started (re-verification)."""
-        if self.sandbox is None or not self.sandbox_ready:
+        """What verifies this run's samples, once its session is started (re-verification)."""
+        if self.session is None or not self.session.started:
             return None
-        return make_verifier(self.sandbox, self.run, self.backend)
+        return self.session.verifier()
 
     def stop(self) -> None:
         self._closed = True
@@ -153,11 +139,7 @@ class LiveRun:
     async def close(self) -> None:
         """Release the backend and the sandbox; everything stored stays stored."""
         self.stop()
-        if self.backend is not None:
-            with contextlib.suppress(Exception):
-                await self.backend.close()
-        if self.sandbox is not None:
-            with contextlib.suppress(Exception):
-                await self.sandbox.close()
+        if self.session is not None:
+            await self.session.close()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.flush)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from backends import ReplayBackend
-from monkeys_tui._session import RunOptions, make_backend, prepare_run
+from monkeys_tui._session import RunOptions, make_backend, prepare_run, session_of
 from monkeys_tui.app import MonkeysApp
 from monkeys_tui.screens.compare import CompareScreen
 from monkeys_tui.screens.inspector import SampleScreen
@@ -117,7 +117,9 @@ async def shoot(out: Path) -> list[Path]:
 
         # the strong monkey, finished: every screen
         run, opts = runs["strong-monkey"]
-        app = MonkeysApp(store, run.id, make_backend(run, opts), LocalSandbox(), options=opts)
+        app = MonkeysApp(
+            store, session_of(store, run.id, make_backend(run, opts), LocalSandbox(), opts)
+        )
         async with app.run_test(size=SIZE) as pilot:
             await _wait(lambda: app.live is not None and app.live.state == "done")
             screen = app.live_screen
@@ -149,7 +151,7 @@ async def shoot(out: Path) -> list[Path]:
         # the weak monkey, mid-run (sampled at a set pace)
         run, opts = runs["weak-monkey"]
         paced = ReplayBackend(data["weak-monkey"], speed=250.0)
-        app = MonkeysApp(store, run.id, paced, LocalSandbox(), options=opts)
+        app = MonkeysApp(store, session_of(store, run.id, paced, LocalSandbox(), opts))
         async with app.run_test(size=SIZE) as pilot:
             await _wait(lambda: app.live is not None and app.live.state == "running")
             await pilot.pause(6.0)
@@ -166,7 +168,9 @@ async def shoot(out: Path) -> list[Path]:
             await _wait(lambda: app.return_code is not None)
 
         # compare (the weak run finished first)
-        app = MonkeysApp(store, run.id, make_backend(run, opts), LocalSandbox(), options=opts)
+        app = MonkeysApp(
+            store, session_of(store, run.id, make_backend(run, opts), LocalSandbox(), opts)
+        )
         async with app.run_test(size=SIZE) as pilot:
             await _wait(lambda: app.live is not None and app.live.state == "done", 300)
             await pilot.press("r")

@@ -5,18 +5,29 @@ Shared by the CLI (`monkeys run`) and the app, so both resume and extend runs id
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
 from backends.models import DEFAULT_MODEL
 from monkeys_analysis import fit_beta_binomial, more_samples
-from monkeys_scheduler import POLICIES, NextPass, Policy, SchedulerConfig, VerifierLike, make_policy
+from monkeys_scheduler import (
+    POLICIES,
+    NextPass,
+    Policy,
+    RunEvent,
+    Scheduler,
+    SchedulerConfig,
+    VerifierLike,
+    make_policy,
+)
 from monkeys_suites import Problem, ProblemKind, Suite, load_suite
 from store import RunRecord, RunSpec, Store, clean_text
 from verify import SANDBOX_KINDS, Sandbox, Status, Verdict, Verifier, open_sandbox
@@ -153,6 +164,13 @@ class RunOptions:
         return data
 
 
+def model_label(model: str) -> str:
+    """A model as the screens name it: a path by its file name (the run keeps the full path)."""
+    if "/" in model and "@" not in model:
+        return model.rstrip("/").rsplit("/", 1)[-1] or model
+    return model
+
+
 def _server_root(base_url: str) -> str:
     url = base_url.strip().rstrip("/")
     return url[: -len("/v1")] if url.endswith("/v1") else url
@@ -166,8 +184,20 @@ class Prepared:
     problems: tuple[Problem, ...] = ()  # the run's problems as the suite gave them (solutions too)
 
 
-def prepare_run(store: Store, opts: RunOptions) -> Prepared:
-    """Find the run these options describe (to resume or extend it), or create it."""
+@dataclass(frozen=True)
+class RunPlan:
+    """The run some options describe, before anything is stored: its spec and problems, and the
+    stored run it resumes (None: a new run would be created)."""
+
+    spec: RunSpec
+    problems: tuple[Problem, ...]
+    existing: RunRecord | None
+    notes: tuple[str, ...] = ()
+
+
+def plan_run(store: Store, opts: RunOptions) -> RunPlan:
+    """What `opts` describe: the suite's problems, the run's spec, and the stored run to
+    resume (unless --new). Reads the store, writes nothing."""
     opts.validate()
     notes: list[str] = []
     samples = opts.samples
@@ -189,12 +219,24 @@ def prepare_run(store: Store, opts: RunOptions) -> Prepared:
         policy=opts.policy,
     )
     existing = None if opts.new else store.find_run(spec)
-    if existing is not None:
-        if existing.samples_per_problem != samples:
-            store.set_budget(existing.id, samples)
-        return Prepared(store.get_run(existing.id), True, tuple(notes), suite.problems)
-    run_id = store.create_run(spec, suite.problems)
-    return Prepared(store.get_run(run_id), False, tuple(notes), suite.problems)
+    return RunPlan(spec, suite.problems, existing, tuple(notes))
+
+
+def store_plan(store: Store, plan: RunPlan) -> Prepared:
+    """Store what `plan` describes: set the resumed run's budget, or create the run."""
+    if plan.existing is not None:
+        run = plan.existing
+        if run.samples_per_problem != plan.spec.samples_per_problem:
+            store.set_budget(run.id, plan.spec.samples_per_problem)
+        return Prepared(store.get_run(run.id), True, plan.notes, plan.problems)
+    run_id = store.create_run(plan.spec, plan.problems)
+    return Prepared(store.get_run(run_id), False, plan.notes, plan.problems)
+
+
+def prepare_run(store: Store, opts: RunOptions) -> Prepared:
+    """Find the run these options describe (to resume or extend it), or create it. Only for
+    what samples nothing (tests, screenshots); a session is opened with `open_session`."""
+    return store_plan(store, plan_run(store, opts))
 
 
 def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
@@ -288,11 +330,13 @@ def options_for(run: RunRecord, base: RunOptions) -> RunOptions:
     return opts
 
 
-def make_backend(run: RunRecord, opts: RunOptions) -> Backend:
-    """The backend of a prepared run (`opts` are the options it was prepared with)."""
+def make_backend(run: RunRecord | RunSpec, opts: RunOptions) -> Backend:
+    """The backend of a run or a planned run (`opts` are the options it was planned with);
+    not started."""
     if (run.backend, run.model) != opts.identity():
+        what = f"run {run.id}" if isinstance(run, RunRecord) else "the planned run"
         raise ValueError(
-            f"run {run.id} is {run.backend} {run.model!r}, but the options describe "
+            f"{what} is {run.backend} {run.model!r}, but the options describe "
             f"{' '.join(opts.identity())!r}"
         )
     if run.backend == "replay":
@@ -311,7 +355,7 @@ def make_backend(run: RunRecord, opts: RunOptions) -> Backend:
             model, _, url = run.model.rpartition("@")
             if not model or not url:
                 raise ValueError(
-                    f"run {run.id}: cannot tell the server from model {run.model!r}; "
+                    f"cannot tell the server from model {run.model!r}; "
                     "give --base-url and --served-model"
                 )
         extra = {
@@ -347,7 +391,7 @@ def make_policy_for(run: RunRecord) -> Policy:
     return make_policy(run.policy, prior=beta_prior)
 
 
-def is_recorded(run: RunRecord) -> bool:
+def is_recorded(run: RunRecord | RunSpec) -> bool:
     """Whether the run's samples are judged by verdicts recorded in its replay files."""
     return run.backend == "replay" and run.suite == REPLAY_SUITE
 
@@ -442,3 +486,178 @@ class RecordedVerifier:
 
 def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Session:
+    """One run's parts, ready to sample: the stored run, its backend and sandbox (None for a
+    run judged by recorded verdicts: nothing is run), the scheduler's configuration.
+
+    Opened by `open_session` (from options) or `open_stored_session` (a stored run); `start`
+    is idempotent, `scheduler` builds the conductor, `close` releases everything (what is
+    stored stays stored). The app's live run and the headless `monkeys run` both drive one.
+    """
+
+    store: Store
+    run: RunRecord
+    backend: Backend
+    sandbox: Sandbox | None
+    config: SchedulerConfig
+    options: RunOptions
+    warning: str | None = None
+    notes: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    resumed: bool = False
+    started: bool = False
+
+    @property
+    def sandbox_name(self) -> str:
+        return self.sandbox.name if self.sandbox is not None else RecordedVerifier.SANDBOX
+
+    async def start(self, say: Say = _quiet) -> None:
+        """Load the model and start the sandbox (once)."""
+        if not self.started:
+            await _open_parts(self.backend, self.sandbox, self.run.backend, self.run.model, say)
+            self.started = True
+
+    def verifier(self) -> VerifierLike:
+        return make_verifier(self.sandbox, self.run, self.backend)
+
+    def scheduler(self, sink: Callable[[RunEvent], None]) -> Scheduler:
+        return Scheduler(
+            self.store,
+            self.run.id,
+            self.backend,
+            self.verifier(),
+            sink=sink,
+            config=self.config,
+            sandbox_name=self.sandbox_name,
+            policy=make_policy_for(self.run),
+        )
+
+    async def close(self) -> None:
+        """Release the backend and the sandbox; everything stored stays stored."""
+        with contextlib.suppress(Exception):
+            await self.backend.close()
+        if self.sandbox is not None:
+            with contextlib.suppress(Exception):
+                await self.sandbox.close()
+
+
+def _sandbox_for(opts: RunOptions, recorded: bool) -> tuple[Sandbox | None, str | None]:
+    return (None, None) if recorded else make_sandbox(opts)
+
+
+async def _open_parts(
+    backend: Backend, sandbox: Sandbox | None, run_label: str, model: str, say: Say
+) -> None:
+    """Start the backend and the sandbox; on failure close both and raise."""
+    try:
+        say(f"loading model {model_label(model)} ({run_label}) …")
+        await backend.start()
+        say(f"model ready: {backend.info.detail or backend.info.model}")
+        if sandbox is not None:
+            await sandbox.start()
+            say(f"sandbox ready: {sandbox.name}")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await backend.close()
+        if sandbox is not None:
+            with contextlib.suppress(Exception):
+                await sandbox.close()
+        raise
+
+
+async def open_session(
+    store: Store, opts: RunOptions, *, linger: bool = False, say: Say = _quiet
+) -> Session:
+    """Open the run `opts` describe: plan it (reading the store), open and start its backend
+    and sandbox, and only then store it (created, or resumed with its new budget). A missing
+    model or an unreachable server or Docker engine raises before anything is stored."""
+    plan = await asyncio.to_thread(plan_run, store, opts)
+    recorded = is_recorded(plan.spec)
+    backend = make_backend(plan.spec, opts)
+    try:
+        sandbox, warning = await asyncio.to_thread(_sandbox_for, opts, recorded)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await backend.close()
+        raise
+    if warning:
+        say(f"warning: {warning}")
+    await _open_parts(backend, sandbox, plan.spec.backend, plan.spec.model, say)
+    try:
+        prepared = await asyncio.to_thread(store_plan, store, plan)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await backend.close()
+        if sandbox is not None:
+            with contextlib.suppress(Exception):
+                await sandbox.close()
+        raise
+    return Session(
+        store,
+        prepared.run,
+        backend,
+        sandbox,
+        scheduler_config(opts, prepared.run, linger=linger),
+        opts,
+        warning=warning,
+        notes=prepared.notes,
+        problems=prepared.problems,
+        resumed=prepared.resumed,
+        started=True,
+    )
+
+
+def stored_session(store: Store, run_id: int, base: RunOptions, *, linger: bool = False) -> Session:
+    """The parts of a stored run, opened but not started (`Session.start` starts them): its
+    backend and sandbox as stored, this session's machine settings from `base`."""
+    run = store.get_run(run_id)
+    opts = options_for(run, base)
+    backend = make_backend(run, opts)  # nothing started yet: nothing to close on failure
+    sandbox, warning = _sandbox_for(opts, is_recorded(run))
+    return Session(
+        store,
+        run,
+        backend,
+        sandbox,
+        scheduler_config(opts, run, linger=linger),
+        opts,
+        warning=warning,
+        problems=tuple(store.run_problems(run_id)),
+    )
+
+
+def session_of(
+    store: Store,
+    run_id: int,
+    backend: Backend,
+    sandbox: Sandbox | None,
+    opts: RunOptions,
+    *,
+    config: SchedulerConfig | None = None,
+    warning: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Session:
+    """A session of a stored run from parts already made (not started): for tests, screenshots
+    and benchmarks that bring their own backend or sandbox (a paced replay, a local sandbox)."""
+    run = store.get_run(run_id)
+    return Session(
+        store,
+        run,
+        backend,
+        sandbox,
+        config or scheduler_config(opts, run, linger=True),
+        opts,
+        warning=warning,
+        notes=notes,
+        problems=tuple(store.run_problems(run_id)),
+    )

@@ -18,31 +18,30 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from backends import Backend
-from monkeys_scheduler import Notice, SchedulerConfig
+from monkeys_scheduler import Notice
 from monkeys_tui._liverun import LiveRun
-from monkeys_tui._session import (
-    RunOptions,
-    make_backend,
-    make_sandbox,
-    options_for,
-    scheduler_config,
-)
+from monkeys_tui._session import RunOptions, Session, stored_session
 from monkeys_tui.screens.compare import CompareScreen
 from monkeys_tui.screens.help import HelpScreen
 from monkeys_tui.screens.live import LiveScreen
-from monkeys_tui.screens.runform import Opened
 from monkeys_tui.screens.runs import RunsScreen
 from store import Store
-from verify import Sandbox
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
 
 
+def _live_for(store: Store, session: Session) -> LiveRun:
+    live = LiveRun(store, session.run.id, session)
+    if session.resumed:
+        live.sink(Notice("info", f"resumed stored run {session.run.id} (same options)"))
+    return live
+
+
 class MonkeysApp(App[None]):
-    """With `run_id` (and its backend and sandbox), opens that run live at once; without, opens
-    the runs screen. `deterministic` hides the clock and every wall-clock figure (snapshots)."""
+    """With a `session` (`open_session`), shows its run live at once, sampling; with
+    `view_run`, shows that stored run without sampling; otherwise opens the runs screen.
+    `deterministic` hides the clock and every wall-clock figure (snapshots)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "monkeys"
@@ -55,35 +54,25 @@ class MonkeysApp(App[None]):
     def __init__(
         self,
         store: Store,
-        run_id: int | None = None,
-        backend: Backend | None = None,
-        sandbox: Sandbox | None = None,
+        session: Session | None = None,
         *,
-        warning: str | None = None,
-        config: SchedulerConfig | None = None,
         refresh_s: float = 0.2,
         options: RunOptions | None = None,
         deterministic: bool = False,
-        notes: tuple[str, ...] = (),
+        view_run: int | None = None,
     ) -> None:
         super().__init__()
         self.store = store
-        self.options = options or RunOptions(db=store.path)
+        self.options = options or (session.options if session else RunOptions(db=store.path))
         self.deterministic = deterministic
         self.refresh_s = refresh_s
         self.live: LiveRun | None = None
         self.opened: list[int] = []  # the runs shown live in this session, in order
         self._first: LiveRun | None = None
-        if run_id is not None:
-            self._first = LiveRun(
-                store,
-                run_id,
-                backend,
-                sandbox,
-                warning=warning,
-                config=config or scheduler_config(self.options, store.get_run(run_id), linger=True),
-                notes=notes,
-            )
+        if session is not None:
+            self._first = _live_for(store, session)
+        elif view_run is not None:  # a stored run shown, nothing sampled
+            self._first = LiveRun(store, view_run, None, view_only="opened to view")
         self._quitting = False
 
     # ---- screens -------------------------------------------------------------------------
@@ -145,51 +134,25 @@ class MonkeysApp(App[None]):
 
     @work(exclusive=True, group="switch")
     async def _open_stored(self, run_id: int) -> None:
-        run = await asyncio.to_thread(self.store.get_run, run_id)
-        opts = options_for(run, self.options)
-        backend: Backend | None = None
-        sandbox: Sandbox | None = None
-        warning = view_only = None
+        session: Session | None = None
+        view_only = None
         try:
-            backend = await asyncio.to_thread(make_backend, run, opts)
-            sandbox, warning = await asyncio.to_thread(make_sandbox, opts)
+            session = await asyncio.to_thread(
+                stored_session, self.store, run_id, self.options, linger=True
+            )
         except Exception as e:  # shown as a view-only run, with the reason
             view_only = f"cannot sample this run here: {e}"
-            if backend is not None:
-                with contextlib.suppress(Exception):
-                    await backend.close()
-            backend = sandbox = None
         await self._close_live()
-        live = LiveRun(
-            self.store,
-            run_id,
-            backend,
-            sandbox,
-            warning=warning,
-            config=scheduler_config(opts, run, linger=True),
-            view_only=view_only,
-        )
-        await self._show_live(live)
+        await self._show_live(LiveRun(self.store, run_id, session, view_only=view_only))
 
-    def show_opened(self, opened: Opened) -> None:
-        """Show a run the form just prepared (its backend and sandbox not started yet)."""
-        self._show_opened(opened)
+    def show_opened(self, session: Session) -> None:
+        """Show a run the form just opened (stored, its backend and sandbox started)."""
+        self._show_opened(session)
 
     @work(exclusive=True, group="switch")
-    async def _show_opened(self, opened: Opened) -> None:
+    async def _show_opened(self, session: Session) -> None:
         await self._close_live()
-        live = LiveRun(
-            self.store,
-            opened.run.id,
-            opened.backend,
-            opened.sandbox,
-            warning=opened.warning,
-            config=scheduler_config(opened.options, opened.run, linger=True),
-            notes=opened.notes,
-        )
-        if opened.resumed:
-            live.sink(Notice("info", f"resumed stored run {opened.run.id} (same options)"))
-        await self._show_live(live)
+        await self._show_live(_live_for(self.store, session))
 
     # ---- app-wide actions ----------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -16,29 +16,15 @@ from rich.text import Text
 
 from backends import backend_names
 from backends.models import DEFAULT_MODEL
-from monkeys_scheduler import (
-    Notice,
-    RunEvent,
-    SampleGenerated,
-    SampleVerified,
-    Scheduler,
-)
+from monkeys_scheduler import Notice, RunEvent, SampleGenerated, SampleVerified
 from monkeys_suites import importer_names, suite_names
 from monkeys_tui._live import coverage_table, pct, pct_band, save_fits, summarize
+from monkeys_tui._liverun import LiveRun
 from monkeys_tui._safe import literal_text
-from monkeys_tui._session import (
-    DEFAULT_DB,
-    RunOptions,
-    make_backend,
-    make_policy_for,
-    make_sandbox,
-    make_verifier,
-    prepare_run,
-    scheduler_config,
-)
+from monkeys_tui._session import DEFAULT_DB, RunOptions, Session, open_session
 from monkeys_tui.commands._registry import command
 from monkeys_tui.commands.audit import auto_audit, print_audit
-from store import POLICIES, Store
+from store import POLICIES, PolicyName, Store
 from verify import SANDBOX_KINDS, Verifier
 
 
@@ -233,20 +219,8 @@ def _app(opts: RunOptions, console: Console, *, runs: bool = False) -> int:
         if runs:
             app = MonkeysApp(store, options=opts)
         else:
-            opts.validate()
-            prepared = prepare_run(store, opts)
-            backend = make_backend(prepared.run, opts)
-            sandbox, warning = make_sandbox(opts)
-            app = MonkeysApp(
-                store,
-                prepared.run.id,
-                backend,
-                sandbox,
-                warning=warning,
-                config=scheduler_config(opts, prepared.run, linger=True),
-                options=opts,
-                notes=tuple(prepared.notes),
-            )
+            session = asyncio.run(open_session(store, opts, linger=True, say=_say(console)))
+            app = MonkeysApp(store, session)
         app.run()
     finally:
         store.close()
@@ -266,128 +240,125 @@ def _counts(db: Path, run_id: int) -> dict[str, tuple[int, int]]:
 # ---- run (headless) -----------------------------------------------------------------------
 
 
+def _say(console: Console) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        if message.startswith("warning: "):
+            console.print(Text.assemble(("warning: ", "bold yellow"), literal_text(message[9:])))
+        else:
+            console.print(literal_text(message))
+
+    return say
+
+
 async def _run(opts: RunOptions, console: Console, *, audit: bool = True) -> int:
-    opts.validate()
+    """The headless run: the live run of the app, with a progress bar as its display."""
     store = Store.open(opts.db)
     try:
-        prepared = prepare_run(store, opts)
-        run = prepared.run
-        console.print(
-            Text.assemble(
-                (f"run {run.id} ", "bold"),
-                ("(resumed) " if prepared.resumed else "(new) ", "dim"),
-                literal_text(
-                    f"{run.suite}: {len(run.problem_ids)} problems × {run.samples_per_problem} "
-                    f"samples · model {run.model} · {run.backend} · db {opts.db}"
-                ),
-            )
-        )
-        backend = make_backend(run, opts)
-        sandbox, warning = make_sandbox(opts)
-        if warning:
-            console.print(Text.assemble(("warning: ", "bold yellow"), literal_text(warning)))
-        console.print(Text.assemble("verifying in: ", literal_text(sandbox.name)))
-        t_start = time.monotonic()
-        await backend.start()
-        console.print(
-            f"model loaded in {time.monotonic() - t_start:.1f}s: "
-            f"{backend.info.detail or backend.info.model}"
-        )
-        await sandbox.start()
-        if audit:
-            await auto_audit(
-                store,
-                prepared.problems,
-                Verifier(sandbox),
-                suite=run.suite,
-                workers=opts.verify_workers,
-                console=console,
-            )
-        before = store.counts(run.id)
-        done_before = sum(n for n, _ in before.values())
-        total = len(run.problem_ids) * run.samples_per_problem
-        generated = 0
-        notices: list[Notice] = []
-        progress = Progress(
-            TextColumn("[bold]sampling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[passed]} pass"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        task = progress.add_task(
-            "sampling",
-            total=max(total, done_before),
-            completed=done_before,
-            passed=sum(c for _, c in before.values()),
-            rate="",
-        )
-        passed = sum(c for _, c in before.values())
-        t_gen = time.monotonic()
-
-        def sink(ev: RunEvent) -> None:
-            nonlocal passed, generated
-            if isinstance(ev, SampleVerified):
-                if ev.status == "pass":
-                    passed += 1
-                progress.update(task, advance=1, passed=passed)
-            elif isinstance(ev, SampleGenerated):
-                generated += 1
-                per_min = 60 * generated / max(1e-9, time.monotonic() - t_gen)
-                progress.update(task, rate=f"{per_min:.1f} samples/min")
-            elif isinstance(ev, Notice):
-                notices.append(ev)
-
-        scheduler = Scheduler(
-            store,
-            run.id,
-            backend,
-            make_verifier(sandbox, run, backend),  # recorded verdicts for --suite replay
-            sink=sink,
-            config=scheduler_config(opts, run),
-            sandbox_name=sandbox.name,
-            policy=make_policy_for(run),
-        )
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, scheduler.stop)
+        session = await open_session(store, opts, say=_say(console))
         try:
-            with progress:
-                final = await scheduler.run()
+            return await _drive(session, opts, console, audit=audit)
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
-            await backend.close()
-            await sandbox.close()
-        elapsed = time.monotonic() - t_gen
-        for n in notices:
-            console.print(Text.assemble((f"{n.level}: ", "bold"), literal_text(n.message)))
-        if generated:
-            console.print(
-                f"{generated} samples drawn and verified in {elapsed:.1f}s: "
-                f"{60 * generated / elapsed:.1f} samples/min"
-            )
-        print_results(
-            console,
-            store.counts(run.id),
-            store.get_run(run.id).problem_ids,
-            store=store,
-            run_id=run.id,
-        )
-        if run.policy != "uniform":
-            console.print(
-                f"[yellow]policy {run.policy}:[/] problems got different numbers of samples, "
-                "so this curve is not the unbiased pass@k of a uniform run"
-            )
-        if final == "failed":
-            console.print("[bold red]the run failed[/]; stored samples are kept")
-            return 1
-        if final == "stopped":
-            console.print("stopped; run the same command again to resume")
-        return 0
+            await session.close()
     finally:
         store.close()
+
+
+async def _drive(session: Session, opts: RunOptions, console: Console, *, audit: bool) -> int:
+    store, run = session.store, session.run
+    console.print(
+        Text.assemble(
+            (f"run {run.id} ", "bold"),
+            ("(resumed) " if session.resumed else "(new) ", "dim"),
+            literal_text(
+                f"{run.suite}: {len(run.problem_ids)} problems × {run.samples_per_problem} "
+                f"samples · model {run.model} · {run.backend} · db {opts.db}"
+            ),
+        )
+    )
+    console.print(Text.assemble("verifying in: ", literal_text(session.sandbox_name)))
+    for note in session.notes:
+        console.print(Text.assemble(("note: ", "bold"), literal_text(note)))
+    if audit and session.sandbox is not None:
+        await auto_audit(
+            store,
+            session.problems,
+            Verifier(session.sandbox),
+            suite=run.suite,
+            workers=opts.verify_workers,
+            console=console,
+        )
+    before = store.counts(run.id)
+    done_before = sum(n for n, _ in before.values())
+    total = len(run.problem_ids) * run.samples_per_problem
+    generated = 0
+    notices: list[Notice] = []
+    progress = Progress(
+        TextColumn("[bold]sampling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[passed]} pass"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task(
+        "sampling",
+        total=max(total, done_before),
+        completed=done_before,
+        passed=sum(c for _, c in before.values()),
+        rate="",
+    )
+    passed = sum(c for _, c in before.values())
+    t_gen = time.monotonic()
+
+    def sink(ev: RunEvent) -> None:
+        nonlocal passed, generated
+        if isinstance(ev, SampleVerified):
+            if ev.status == "pass":
+                passed += 1
+            progress.update(task, advance=1, passed=passed)
+        elif isinstance(ev, SampleGenerated):
+            generated += 1
+            per_min = 60 * generated / max(1e-9, time.monotonic() - t_gen)
+            progress.update(task, rate=f"{per_min:.1f} samples/min")
+        elif isinstance(ev, Notice):
+            notices.append(ev)
+
+    live = LiveRun(store, run.id, session, sink=sink)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, live.stop)
+    try:
+        with progress:
+            final = await live.drive()
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    elapsed = time.monotonic() - t_gen
+    for n in notices:
+        console.print(Text.assemble((f"{n.level}: ", "bold"), literal_text(n.message)))
+    if generated:
+        console.print(
+            f"{generated} samples drawn and verified in {elapsed:.1f}s: "
+            f"{60 * generated / elapsed:.1f} samples/min"
+        )
+    print_results(
+        console,
+        store.counts(run.id),
+        store.get_run(run.id).problem_ids,
+        store=store,
+        run_id=run.id,
+    )
+    if run.policy != PolicyName.UNIFORM:
+        console.print(
+            f"[yellow]policy {run.policy}:[/] problems got different numbers of samples, "
+            "so this curve is not the unbiased pass@k of a uniform run"
+        )
+    if final == "failed":
+        console.print("[bold red]the run failed[/]; stored samples are kept")
+        return 1
+    if final == "stopped":
+        console.print("stopped; run the same command again to resume")
+    return 0
 
 
 def print_results(

@@ -41,9 +41,9 @@ from monkeys_analysis import (
 )
 from monkeys_tui._braille import Band, Plot, Series
 from monkeys_tui._live import pass_hat_at, pct, summarize
-from monkeys_tui._liverun import model_label
 from monkeys_tui._plot import RUN_COLORS, forecast_x_max, observed_points
 from monkeys_tui._safe import literal_text
+from monkeys_tui._session import model_label
 from monkeys_tui.widgets.plot import CoveragePlot
 from store import RunRecord, Store
 

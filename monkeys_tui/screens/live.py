@@ -35,9 +35,10 @@ from monkeys_tui._live import (
     save_fits,
     summarize,
 )
-from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM, LiveRun, model_label
+from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM, LiveRun
 from monkeys_tui._plot import summary_plot
 from monkeys_tui._safe import literal, literal_text
+from monkeys_tui._session import model_label
 from monkeys_tui.screens.extend import ExtendScreen
 from monkeys_tui.screens.inspector import SampleScreen
 from monkeys_tui.screens.problem import ProblemScreen

@@ -4,7 +4,7 @@ errors shown next to the form, naming the field."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -16,32 +16,17 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
-from textual.worker import get_current_worker
 
-from backends import Backend, backend_names
+from backends import backend_names
 from backends.models import CATALOG
 from monkeys_scheduler import POLICIES
 from monkeys_suites import suite_names
 from monkeys_tui._safe import literal_text
-from monkeys_tui._session import RunOptions, make_backend, make_sandbox, prepare_run
-from store import RunRecord, Store
-from verify import SANDBOX_KINDS, Sandbox
+from monkeys_tui._session import RunOptions, Session, open_session
+from verify import SANDBOX_KINDS
 
 if TYPE_CHECKING:
     from monkeys_tui.app import MonkeysApp
-
-
-@dataclass
-class Opened:
-    """A run ready to be shown live: stored, with its backend and sandbox (not started)."""
-
-    run: RunRecord
-    resumed: bool
-    backend: Backend
-    sandbox: Sandbox
-    warning: str | None
-    options: RunOptions
-    notes: tuple[str, ...] = ()
 
 
 class FieldError(ValueError):
@@ -86,25 +71,7 @@ FLAG_FIELD = {
 }
 
 
-def prepare_opened(store: Store, opts: RunOptions) -> Opened:
-    """Validate, open the sandbox, find or create the run, open its backend (nothing started).
-    Raises with a message fit for the form."""
-    opts.validate()
-    sandbox, warning = make_sandbox(opts)
-    prepared = prepare_run(store, opts)
-    try:
-        backend = make_backend(prepared.run, opts)
-    except Exception as e:
-        what = "resumed" if prepared.resumed else "stored"
-        raise ValueError(
-            f"run {prepared.run.id} is {what}, but its backend cannot be opened: {e}"
-        ) from e
-    return Opened(
-        prepared.run, prepared.resumed, backend, sandbox, warning, opts, tuple(prepared.notes)
-    )
-
-
-class RunFormScreen(ModalScreen[Opened | None]):
+class RunFormScreen(ModalScreen[Session | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "start", "Start"),
@@ -264,19 +231,27 @@ class RunFormScreen(ModalScreen[Opened | None]):
         )
         self._prepare(opts)
 
-    @work(thread=True, exclusive=True, group="run-form")
-    def _prepare(self, opts: RunOptions) -> None:
-        worker = get_current_worker()
+    @work(exclusive=True, group="run-form")
+    async def _prepare(self, opts: RunOptions) -> None:
+        """Open the session (the run is stored only once its model and sandbox are up); what
+        it is doing shows under the form."""
+        status = self.query_one("#form-error", Static)
+
+        def say(message: str) -> None:
+            status.update(literal_text(message, "dim"))
+
         try:
-            opened = prepare_opened(self.mapp.store, opts)
+            session = await open_session(self.mapp.store, opts, linger=True, say=say)
         except Exception as e:
             message = (
                 str(e) if isinstance(e, ValueError | LookupError) else f"{type(e).__name__}: {e}"
             )
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._failed, message or type(e).__name__)
+            self._failed(message or type(e).__name__)
             return
-        self.app.call_from_thread(self._started, opened)
+        if not self.is_attached:  # the form was closed while the model loaded
+            await session.close()
+            return
+        self._started(session)
 
     def _failed(self, message: str) -> None:
         self.busy = False
@@ -292,9 +267,9 @@ class RunFormScreen(ModalScreen[Opened | None]):
             field = "f-sandbox"
         self._error(message, field)
 
-    def _started(self, opened: Opened) -> None:
+    def _started(self, session: Session) -> None:
         self.busy = False
-        self.dismiss(opened)
+        self.dismiss(session)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -13,9 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from monkeys_tui._liverun import model_label
 from monkeys_tui._safe import literal, literal_text
-from monkeys_tui.screens.runform import Opened, RunFormScreen
+from monkeys_tui._session import Session, model_label
+from monkeys_tui.screens.runform import RunFormScreen
 from store import RunRecord, Store
 
 if TYPE_CHECKING:
@@ -211,9 +211,9 @@ class RunsScreen(Screen[None]):
     def action_new(self) -> None:
         self.app.push_screen(RunFormScreen(self.mapp.options), self._opened)
 
-    def _opened(self, opened: Opened | None) -> None:
-        if opened is not None:
-            self.mapp.show_opened(opened)
+    def _opened(self, session: Session | None) -> None:
+        if session is not None:
+            self.mapp.show_opened(session)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

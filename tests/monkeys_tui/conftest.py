@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monkeys_tui._session import RunOptions, make_backend, prepare_run
+from monkeys_tui._session import RunOptions, make_backend, prepare_run, session_of
 from monkeys_tui.app import MonkeysApp
 from monkeys_tui.screens.live import LiveScreen
 from store import RunRecord, Store
@@ -110,10 +110,7 @@ def replay_app(
 ) -> MonkeysApp:
     return MonkeysApp(
         store,
-        run.id,
-        make_backend(run, opts),
-        LocalSandbox(),
-        options=opts,
+        session_of(store, run.id, make_backend(run, opts), LocalSandbox(), opts),
         refresh_s=0.05,
         deterministic=True,
         **kw,  # type: ignore[arg-type]

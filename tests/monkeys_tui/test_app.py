@@ -16,7 +16,7 @@ from monkeys_analysis import compare_runs, fit_beta_binomial, more_samples
 from monkeys_scheduler import SchedulerConfig
 from monkeys_suites import load_suite
 from monkeys_tui._liverun import STOP_ON_SOLVE, UNIFORM
-from monkeys_tui._session import RunOptions
+from monkeys_tui._session import RunOptions, session_of
 from monkeys_tui.app import MonkeysApp
 from monkeys_tui.screens.compare import CompareScreen, model_params
 from monkeys_tui.screens.extend import ExtendScreen
@@ -88,22 +88,23 @@ async def test_live_run_on_the_smallest_model(tmp_path: Path, small_model_path: 
         suite.problems,
     )
     backend = LlamaCppBackend(small_model_path, model_name="smollm2-135m-instruct", n_parallel=4)
-    app = MonkeysApp(
+    session = session_of(
         store,
         run_id,
         backend,
         LocalSandbox(),
+        RunOptions(db=store.path),
         warning="no Docker engine: using the local sandbox (weaker isolation)",
         config=SchedulerConfig(chunk_size=4, linger=True),
-        refresh_s=0.05,
     )
+    app = MonkeysApp(store, session, refresh_s=0.05)
     async with app.run_test(size=SIZE) as pilot:
         screen = live_screen(app)
         grid = screen.query_one(AttemptGrid)
         assert grid.problem_ids == ["HumanEval/0", "HumanEval/1"]
         await wait_for(lambda: settled(app), timeout=180)
         counts = grid.counts()
-        assert sum(counts[c] for c in (Cell.PASS, Cell.FAIL, Cell.ERROR, Cell.TIMEOUT)) == 6
+        assert sum(counts[c] for c in (Cell.PASS, Cell.FAIL, Cell.ERROR, Cell.TIMEOUT)) == 6, counts
         log = _text(screen.query_one("#log"))
         assert "weaker isolation" in log and "model ready" in log
         stats = _text(screen.query_one("#stats"))
