@@ -1,3 +1,3 @@
-from monkeys_tui.cli import main
+from monkeys_tui._start import main
 
 raise SystemExit(main())
