@@ -34,7 +34,7 @@ setup-vllm:
 	@VLLM_VENV=$(VLLM_VENV) scripts/setup_vllm.sh
 
 test-vllm: setup-vllm
-	MONKEYS_REQUIRE_VLLM=1 MONKEYS_REQUIRE_MODEL=1 $(VLLM_VENV)/bin/python -m pytest tests/vllm
+	MONKEYS_REQUIRE_VLLM=1 MONKEYS_REQUIRE_MODEL=1 $(VLLM_VENV)/bin/python -m pytest tests/vllm --durations=10
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -1,11 +1,14 @@
-"""VLLMBackend's adapter logic, without a GPU.
+"""VLLMBackend's adapter logic, without vLLM (the main environment has none).
 
-vLLM cannot run here (it needs CUDA), so `FakeAsyncLLMForTestsNoGPU` stands in for
+`FakeAsyncLLMForTestsNoGPU` stands in for
 ``vllm.v1.engine.async_llm.AsyncLLM``: it mimics the real shapes (``generate(prompt,
 sampling_params, request_id)`` is an async generator of RequestOutput-like objects whose
 ``outputs`` hold CompletionOutput-like deltas tagged by ``index``; ``abort(request_id)``;
 ``shutdown()``) and, like vLLM's parallel sampling, gives child j the seed ``seed + j``.
-It is the one fake of this room; bench/vllm_gpu.py exercises the real engine on a GPU.
+It is the one fake of this room: it keeps the adapter checked in the main lane (no vLLM
+there) and produces what a real engine cannot be made to (a child index out of range, a
+failing stream); tests/vllm runs the backend on vLLM's own
+engine (the CPU build, `make test-vllm`) and bench/vllm.py measures it there.
 """
 
 from __future__ import annotations
