@@ -32,10 +32,17 @@ from monkeys_scheduler._reverify import (
     is_flaky,
     reverify_run,
 )
-from monkeys_scheduler._scheduler import Scheduler, SchedulerConfig, VerifierLike, problem_seed
+from monkeys_scheduler._scheduler import (
+    TRUNCATED,
+    Scheduler,
+    SchedulerConfig,
+    VerifierLike,
+    problem_seed,
+)
 
 __all__ = [
     "POLICIES",
+    "TRUNCATED",
     "AdaptivePolicy",
     "BudgetChanged",
     "EventSink",

@@ -16,7 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from backends import BackendError, GenerationRequest, SampleFinished, SampleStarted
+from backends import (
+    BackendError,
+    GenerationRequest,
+    SampleFinished,
+    SampleStarted,
+    opens_thinking,
+    split_thinking,
+)
 from monkeys_scheduler._events import (
     BudgetChanged,
     EventSink,
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEED_MODULUS = 2**31
+TRUNCATED = "truncated: cut off at max_tokens"  # the failing_test of a truncated chat sample
 
 
 def problem_seed(run_seed: int, problem_id: str) -> int:
@@ -107,6 +115,8 @@ class Scheduler:
         self._run = run
         self._policy = policy or make_policy(run.policy)
         self._problems: dict[str, Problem] = {p.id: p for p in store.run_problems(run_id)}
+        self._chat = run.prompt_format == "chat"
+        self._rendered: set[str] = set()  # problems whose rendered prompt was stored
         self._order: list[str] = list(run.problem_ids)
         self.budget = run.samples_per_problem
         budgets = store.problem_budgets(run_id)
@@ -264,7 +274,7 @@ class Scheduler:
         self._set_state("paused" if self._paused else "running")
         for rec in self._store.unverified(self._run_id):
             if rec.problem_id in self._problems:
-                self._start_verify(rec.problem_id, rec.idx, rec.text)
+                self._start_verify(rec.problem_id, rec.idx, rec.text, rec.truncated)
         try:
             await self._loop()
         except BackendError as e:
@@ -361,13 +371,18 @@ class Scheduler:
         problem = self._problems[problem_id]
         state = self._states[problem_id]
         params = self._run.params
-        params = replace(params, stop=tuple(dict.fromkeys(params.stop + problem.stop)))
+        chat = self._chat
+        if not chat:
+            # the problem's stop strings end a raw completion; a chat answer ends at the
+            # model's end of turn (a whole script or solution must not be cut at "\ndef ")
+            params = replace(params, stop=tuple(dict.fromkeys(params.stop + problem.stop)))
         request = GenerationRequest(
             problem_id=problem_id,
             prompt=problem.prompt,
             indices=tuple(indices),
             params=params,
             base_seed=problem_seed(self._run.seed, problem_id),
+            messages=problem.messages if chat else (),
         )
         try:
             async for ev in self._backend.generate(request):
@@ -380,9 +395,18 @@ class Scheduler:
                     if self._config.target_in_flight:
                         self._wake.set()  # maybe room for the next request now
                     state.generated += 1
-                    state.tokens += ev.completion_tokens
+                    state.tokens += ev.completion_tokens  # thinking tokens included
+                    if ev.prompt_text and problem_id not in self._rendered:
+                        self._rendered.add(problem_id)
+                        self._store.put_rendered_prompt(self._run_id, problem_id, ev.prompt_text)
+                    # the answer apart from a reasoning model's thinking; only it is verified
+                    thought = split_thinking(
+                        ev.text, ev.reasoning, opened=opens_thinking(ev.prompt_text)
+                    )
                     # what is verified is byte for byte what is stored (no lone surrogates)
-                    ev = replace(ev, text=clean_text(ev.text))
+                    ev = replace(
+                        ev, text=clean_text(thought.answer), reasoning=clean_text(thought.thinking)
+                    )
                     self._store.put_sample(self._run_id, ev)
                     self._sink(
                         SampleGenerated(
@@ -393,7 +417,7 @@ class Scheduler:
                             ev.seconds,
                         )
                     )
-                    self._start_verify(problem_id, ev.index, ev.text)
+                    self._start_verify(problem_id, ev.index, ev.text, ev.finish_reason == "length")
         finally:
             # Whatever was not finished is no longer drawn: it is drawn again later.
             for i in pending:
@@ -401,9 +425,11 @@ class Scheduler:
                 self._sink(SampleAborted(problem_id, i))
             pending.clear()
 
-    def _start_verify(self, problem_id: str, index: int, text: str) -> None:
+    def _start_verify(
+        self, problem_id: str, index: int, text: str, truncated: bool = False
+    ) -> None:
         task = asyncio.get_running_loop().create_task(
-            self._verify(problem_id, index, text), name=f"verify:{problem_id}:{index}"
+            self._verify(problem_id, index, text, truncated), name=f"verify:{problem_id}:{index}"
         )
         self._verify_tasks.add(task)
 
@@ -413,11 +439,24 @@ class Scheduler:
 
         task.add_done_callback(done)
 
-    async def _verify(self, problem_id: str, index: int, text: str) -> None:
+    async def _verify(
+        self, problem_id: str, index: int, text: str, truncated: bool = False
+    ) -> None:
         problem = self._problems[problem_id]
         async with self._verify_slots:
             try:
-                verdict = await self._verifier.verify(problem, text)
+                if truncated and self._chat:
+                    # A chat answer cut off by max_tokens is unfinished (a reasoning model's
+                    # is often still thinking): a failure, labelled so. Raw completions keep
+                    # the paper's convention and are verified as they are.
+                    verdict = Verdict(
+                        status=Status.FAIL,
+                        duration_s=0.0,
+                        failing_test=TRUNCATED,
+                        sandbox=self._sandbox_name,
+                    )
+                else:
+                    verdict = await self._verifier.verify(problem, text)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
