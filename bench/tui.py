@@ -1,7 +1,7 @@
 """TUI benchmark: the app headless with a grid of 100,000 cells (1,000 problems x 100 samples)
 while sample events stream in, and a cursor key pressed every ~100 ms.
 
-Goal (DEVELOPERS.md form): key-press-to-screen latency < 100 ms at the 95th percentile, with
+Goal: key-press-to-screen latency < 100 ms at the 95th percentile, with
 1,000 samples per second streaming in (each a SampleGenerating and a SampleVerified event: 2,000
 events/s) for 30 s. Events go through the live run's sink (the scheduler's) into the queue the
 live screen drains in a batch 5 times a second; the analysis (coverage, fits with bootstrap

@@ -26,6 +26,26 @@ settings.register_profile("ci", derandomize=True, database=None)
 settings.load_profile(os.environ.get("MONKEYS_HYPOTHESIS_PROFILE", "default"))
 
 
+# The `docker` and `model` markers come from the fixtures a test uses (directly or through other
+# fixtures), so `pytest -m "not docker and not model"` is the fast lane without either.
+DOCKER_FIXTURES = frozenset({"docker_client"})
+MODEL_FIXTURES = frozenset({"small_model_path", "llama_server_factory"})
+# fixtures that choose a sandbox by parameter (`request.getfixturevalue(request.param)`, as in
+# tests/verify/conftest.py) name the Docker sandboxes by these values
+DOCKER_PARAMS = frozenset({"docker", "warm", "strict", "single"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = {str(v) for v in callspec.params.values()} if callspec is not None else set()
+        if names & DOCKER_FIXTURES or params & DOCKER_PARAMS:
+            item.add_marker(pytest.mark.docker)
+        if names & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+
+
 def _require(var: str) -> bool:
     return os.environ.get(var, "") not in ("", "0")
 
