@@ -103,6 +103,7 @@ class LiveScreen(Screen[None]):
         self._analysis_running = False
         self._analysis_next = 0.0
         self.drains = 0  # batches drained (the bench reads it)
+        self.grid_loaded = False  # every stored sample's state is on the grid
 
     @property
     def mapp(self) -> MonkeysApp:
@@ -141,11 +142,8 @@ class LiveScreen(Screen[None]):
         grid = self.query_one(AttemptGrid)
         budgets = self.live.store.problem_budgets(run.id)
         grid.set_problems(list(run.problem_ids), run.samples_per_problem, budgets)
-        for pid, row in self.live.store.verdict_grid(run.id).items():
-            for idx, status in row.items():
-                grid.set_cell(pid, idx, STATUS_CELL.get(status, Cell.ERROR))
+        self._load_grid()
         self._update_grid_title()
-        self._mark_closed_rows()
         self.query_one("#plot", CoveragePlot).border_title = "coverage (log k)"
         self.query_one("#table", Static).border_title = "coverage table"
         grid.focus()
@@ -164,6 +162,35 @@ class LiveScreen(Screen[None]):
         self.set_interval(1.0, self._tick)
         self._update_stats()
         self._update_curve()
+
+    @work(thread=True, exclusive=True, group="grid-load")
+    def _load_grid(self) -> None:
+        """The stored state of every sample, problem after problem, read off the UI thread
+        and shown a batch at a time: the grid paints at once and fills in (a stored run of
+        millions of samples opens in about a second); events that stream in meanwhile are
+        never taken back (`AttemptGrid.load_row` merges)."""
+        codes = {status: int(cell) for status, cell in STATUS_CELL.items() if status != "pending"}
+        rows = self.live.store.verdict_codes(
+            self.live.run_id, codes, stored=int(Cell.VERIFYING), unknown=int(Cell.ERROR)
+        )
+        batch: list[tuple[str, bytearray]] = []
+        shown = time.monotonic()
+        for row in rows:
+            batch.append(row)
+            if time.monotonic() - shown > 0.1:
+                self.app.call_from_thread(self._show_rows, batch, False)
+                batch, shown = [], time.monotonic()
+        self.app.call_from_thread(self._show_rows, batch, True)
+
+    def _show_rows(self, rows: list[tuple[str, bytearray]], last: bool) -> None:
+        grid = self.query_one(AttemptGrid)
+        for pid, cells in rows:
+            grid.load_row(pid, cells)
+        self._update_grid_title()
+        self._analysis_dirty = True
+        if last:
+            self.grid_loaded = True
+            self._mark_closed_rows()
 
     def _update_grid_title(self) -> None:
         grid = self.query_one(AttemptGrid)
@@ -251,7 +278,11 @@ class LiveScreen(Screen[None]):
     @property
     def analysis_settled(self) -> bool:
         """The figures reflect every verdict drained so far."""
-        return self._summary is not None and not (self._analysis_dirty or self._analysis_running)
+        return (
+            self.grid_loaded
+            and self._summary is not None
+            and not (self._analysis_dirty or self._analysis_running)
+        )
 
     @work(thread=True, exclusive=True, group="analysis")
     def _analyse(self, counts: dict[str, tuple[int, int]]) -> None:

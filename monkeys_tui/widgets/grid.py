@@ -3,16 +3,23 @@
 Only visible rows are rendered, each row's Strip is cached and rebuilt only when one of its cells
 changes, styles are precomputed Segments, and a change refreshes only the line it is on, so
 100,000+ cells stay cheap to draw and to update. Counts per state are kept incrementally.
+
+Zoom (`-` out, `+` in): at a zoom of b, each column is a bin of b samples shaded by the pass
+fraction of its verified samples (red none, green all); zoomed all the way out a whole row fits
+the screen (10,000 samples per problem). The cursor stays on a sample index, so the inspector
+opens the sample under it at any zoom; left and right move by one bin.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
 
 from rich.cells import set_cell_size
+from rich.color import Color, blend_rgb
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -75,6 +82,18 @@ PAUSED_MARK = "‖"
 
 LABEL_WIDTH = 16
 FILTERS = ("all", "unsolved", "failing")
+ZOOM_STEP = 10  # samples per column multiply or divide by this at each zoom key
+SHADES = 8  # pass-fraction shades of a zoomed-out bin, red (none pass) to green (all pass)
+_FAILING_CODES = bytes(sorted(int(c) for c in FAILING))
+_IN_FLIGHT = (int(Cell.GENERATING), int(Cell.VERIFYING))
+
+
+def bin_shade(passed: int, verified: int) -> int:
+    """The shade (0..SHADES-1) of a bin with `passed` of `verified` samples passing; any pass
+    is at least shade 1, so a bin with one pass in 1,000 is not drawn as all-failing."""
+    if verified <= 0 or passed <= 0:
+        return 0
+    return max(1, min(SHADES - 1, round(passed / verified * (SHADES - 1))))
 
 
 class AttemptGrid(ScrollView, can_focus=True):
@@ -93,6 +112,8 @@ class AttemptGrid(ScrollView, can_focus=True):
         Binding("ctrl+end", "bottom", show=False),
         Binding("enter", "select", "Inspect"),
         Binding("o", "open_problem", "Problem"),
+        Binding("minus", "zoom(1)", "Zoom out"),
+        Binding("plus,equals_sign", "zoom(-1)", "Zoom in"),
     ]
 
     DEFAULT_CSS = """
@@ -145,6 +166,12 @@ class AttemptGrid(ScrollView, can_focus=True):
         self._label_style = Style(color="grey62")
         self._label_paused_style = Style(color="yellow")
         self._label_cursor_style = Style(bold=True, reverse=True)
+        self._zoom = 1  # samples per column
+        red, green = Color.parse("red3").get_truecolor(), Color.parse("green3").get_truecolor()
+        self._shade_styles = [
+            Style(color=Color.from_triplet(blend_rgb(red, green, i / (SHADES - 1))))
+            for i in range(SHADES)
+        ]
 
     # ---- data ----------------------------------------------------------------------------
 
@@ -243,6 +270,39 @@ class AttemptGrid(ScrollView, can_focus=True):
             self._fails[row] += 1
             refilter = refilter or (self._filter == "failing" and self._fails[row] == 1)
         if refilter:
+            self._refilter()
+        else:
+            self._invalidate_row(row)
+
+    def load_row(self, problem_id: str, cells: bytes | bytearray) -> None:
+        """Set a whole row from stored states (one `Cell` value a byte, e.g. from
+        `Store.verdict_codes`), merged with what the row already shows: a cell keeps a state
+        further along (pending < generating < verifying < a verdict) than the loaded one, so
+        loading while samples stream in never takes a cell back. Counts stay exact."""
+        import numpy as np
+
+        row = self._row_of.get(problem_id)
+        if row is None or not cells:
+            return
+        if len(cells) > self._row_budget[row]:
+            self._grow(row, len(cells))
+            self._after_resize()
+        old = self._cells[row]
+        before = np.frombuffer(bytes(old), dtype=np.uint8)
+        loaded = np.zeros(len(old), dtype=np.uint8)
+        loaded[: len(cells)] = np.frombuffer(bytes(cells), dtype=np.uint8)
+        merged = np.where(before >= int(Cell.PASS), before, np.maximum(before, loaded))
+        if np.array_equal(merged, before):
+            return
+        for code, n in zip(*np.unique(before, return_counts=True), strict=True):
+            self._counts[Cell(int(code))] -= int(n)
+        for code, n in zip(*np.unique(merged, return_counts=True), strict=True):
+            self._counts[Cell(int(code))] += int(n)
+        new = merged.tobytes()
+        self._cells[row] = bytearray(new)
+        self._passes[row] = new.count(int(Cell.PASS))
+        self._fails[row] = len(new) - len(new.translate(None, _FAILING_CODES))
+        if self._filter != "all":
             self._refilter()
         else:
             self._invalidate_row(row)
@@ -346,8 +406,12 @@ class AttemptGrid(ScrollView, can_focus=True):
         self._update_virtual_size()
         self.refresh()
 
+    def _columns(self, samples: int) -> int:
+        """Columns that `samples` cells take at the current zoom."""
+        return -(-samples // self._zoom)
+
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(LABEL_WIDTH + self._budget, len(self._visible_rows))
+        self.virtual_size = Size(LABEL_WIDTH + self._columns(self._budget), len(self._visible_rows))
 
     def _visible_index(self, row: int) -> int | None:
         if self._filter == "all":
@@ -370,6 +434,10 @@ class AttemptGrid(ScrollView, can_focus=True):
         cached = self._cache.get(row)
         if cached is not None:
             return cached
+        if self._zoom > 1:
+            strip = self._binned_strip(row)
+            self._cache[row] = strip
+            return strip
         cells = self._cells[row]
         n = self._row_budget[row]
         dim = self._filter == "failing"
@@ -395,6 +463,69 @@ class AttemptGrid(ScrollView, can_focus=True):
         self._cache[row] = strip
         return strip
 
+    def _binned_strip(self, row: int) -> Strip:
+        """One column per bin of `_zoom` samples: a full block shaded by the pass fraction of
+        its verified samples; in-flight only: the in-flight glyph; nothing yet: pending."""
+        b = self._zoom
+        cells = bytes(self._cells[row])
+        n = self._row_budget[row]
+        closed = self._closed_rows[row]
+        dim = self._filter == "failing"
+        segs: list[Segment] = []
+        pass_code = int(Cell.PASS)
+        for start in range(0, n, b):
+            chunk = cells[start : min(n, start + b)]
+            passed = chunk.count(pass_code)
+            failed = len(chunk) - len(chunk.translate(None, _FAILING_CODES))
+            if passed + failed:
+                shade = bin_shade(passed, passed + failed)
+                style = self._seg_dim[Cell.PASS].style if dim and not failed else None
+                seg = Segment("█", style or self._shade_styles[shade])
+            elif any(chunk.count(code) for code in _IN_FLIGHT):
+                seg = self._seg[Cell.GENERATING]
+            elif closed:
+                seg = self._seg_skipped
+            else:
+                seg = self._seg[Cell.PENDING]
+            if segs and segs[-1].style == seg.style and segs[-1].text[0] == seg.text:
+                segs[-1] = Segment(segs[-1].text + seg.text, seg.style)
+            else:
+                segs.append(seg)
+        return Strip(segs, self._columns(n))
+
+    # ---- zoom ----------------------------------------------------------------------------
+
+    @property
+    def zoom(self) -> int:
+        """Samples per column (1: one cell per sample)."""
+        return self._zoom
+
+    def fit_zoom(self) -> int:
+        """The zoom at which the widest row fits the grid's width."""
+        width = max(1, self.size.width - LABEL_WIDTH)
+        return max(1, -(-self._budget // width))
+
+    def set_zoom(self, samples_per_column: int) -> None:
+        zoom = max(1, int(samples_per_column))
+        if zoom == self._zoom:
+            return
+        self._zoom = zoom
+        self._cache.clear()
+        self._update_virtual_size()
+        self._scroll_cursor_into_view(center=True)
+        self.refresh()
+
+    def action_zoom(self, direction: int) -> None:
+        """Out (1): ten times more samples a column, up to a whole row on screen; in (-1):
+        ten times fewer, down to one sample a cell."""
+        fit = self.fit_zoom()
+        if direction > 0:
+            if self._zoom < fit:
+                self.set_zoom(min(fit, self._zoom * ZOOM_STEP))
+        elif self._zoom > 1:
+            below = ZOOM_STEP ** max(0, math.ceil(math.log(self._zoom, ZOOM_STEP)) - 1)
+            self.set_zoom(below if below < self._zoom else self._zoom // ZOOM_STEP)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         vis = scroll_y + y
@@ -413,7 +544,7 @@ class AttemptGrid(ScrollView, can_focus=True):
             style = self._label_style
         cells_strip = self._row_strip(row)
         if is_cursor_row and self.cursor_col < self._budget:
-            col = self.cursor_col
+            col = self.cursor_col // self._zoom
             left = cells_strip.crop(0, col)
             if left.cell_length < col:
                 left = left.extend_cell_length(col)
@@ -442,7 +573,7 @@ class AttemptGrid(ScrollView, can_focus=True):
         if cur is not None:
             self.post_message(self.CursorMoved(*cur))
 
-    def _scroll_cursor_into_view(self) -> None:
+    def _scroll_cursor_into_view(self, center: bool = False) -> None:
         sx, sy = self.scroll_offset
         h = max(1, self.size.height)
         w = max(1, self.size.width - LABEL_WIDTH)
@@ -452,15 +583,23 @@ class AttemptGrid(ScrollView, can_focus=True):
         elif self.cursor_row >= sy + h:
             new_y = self.cursor_row - h + 1
         new_x = sx
-        if self.cursor_col < sx:
-            new_x = self.cursor_col
-        elif self.cursor_col >= sx + w:
-            new_x = self.cursor_col - w + 1
+        col = self.cursor_col // self._zoom
+        if center and not sx <= col < sx + w:
+            new_x = max(0, col - w // 2)
+        elif col < sx:
+            new_x = col
+        elif col >= sx + w:
+            new_x = col - w + 1
         if (new_x, new_y) != (sx, sy):
             self.scroll_to(new_x, new_y, animate=False, immediate=True)
 
     def action_move(self, dx: int, dy: int) -> None:
-        self._move_to(self.cursor_row + dy, self.cursor_col + dx)
+        """Up and down by a row; left and right by a cell (a bin's first sample when zoomed
+        out)."""
+        col = self.cursor_col
+        if dx and self._zoom > 1:
+            col = max(0, (col // self._zoom + dx) * self._zoom)
+        self._move_to(self.cursor_row + dy, col + (dx if self._zoom == 1 else 0))
 
     def action_home(self) -> None:
         self._move_to(self.cursor_row, 0)
@@ -487,7 +626,7 @@ class AttemptGrid(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         sx, sy = self.scroll_offset
         on_label = event.x < LABEL_WIDTH
-        col = self.cursor_col if on_label else sx + event.x - LABEL_WIDTH
+        col = self.cursor_col if on_label else (sx + event.x - LABEL_WIDTH) * self._zoom
         self._move_to(sy + event.y, col)
         if event.chain >= 2:
             if on_label:
