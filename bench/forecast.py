@@ -212,6 +212,8 @@ def figure(results: dict[str, Errors], ns: argparse.Namespace, out: Path) -> Pat
         ax.bar(x + 0.2, bb, 0.4, color="#1f77b4", label="beta-binomial")
         for xi, b, cv in zip(x, bb, cover, strict=True):
             ax.text(xi + 0.2, b, f"{100 * cv:.0f}%", ha="center", va="bottom", fontsize=7)
+        drawn = [float(np.mean(e.drawn[k])) for e in results.values()]
+        ax.scatter(x, drawn, marker="_", s=900, color="k", label="drawing the problems alone")
         ax.set_xticks(x, list(results))
         ax.set_yscale("log")
         ax.set_title(f"coverage at k = {k:,}")

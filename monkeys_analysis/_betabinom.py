@@ -696,6 +696,34 @@ class _Bootstrap:
     band_ks: ArrayLike | None
 
 
+_ONE_BETA = ("beta", "scaled_beta", "zero_inflated_beta")
+
+
+def _pick(names: list[str], ll: FloatArray, third: FloatArray, problems: float) -> NDArray[np.intp]:
+    """Per replicate (rows of ``ll``, one column per model of ``names``), the index of the
+    chosen model: among the one-Beta models as without a mixture (a scale or zero mass only
+    when its likelihood-ratio statistic against the plain Beta exceeds ``LR_CRITICAL``, the
+    more likely of those that do), then that choice against the mixtures by BIC."""
+    nb = ll.shape[0]
+    ll = np.nan_to_num(ll, nan=-np.inf)
+    bic = -2.0 * ll + np.array([PARAMETERS[n] for n in names]) * math.log(problems)
+    cands = []
+    if "beta" in names:
+        b = names.index("beta")
+        single = np.full(nb, b)
+        best = ll[:, b].copy()
+        for j, name in enumerate(names):
+            if name in ("scaled_beta", "zero_inflated_beta"):
+                passes = (2.0 * (ll[:, j] - ll[:, b]) > LR_CRITICAL) & (third[:, j] < 1.0)
+                better = passes & (ll[:, j] > best)
+                single[better], best[better] = j, ll[better, j]
+        cands.append(single)
+    cands += [np.full(nb, j) for j, n in enumerate(names) if n not in _ONE_BETA]
+    options = np.stack(cands, axis=1)
+    scores = np.take_along_axis(bic, options, axis=1)
+    return np.asarray(options[np.arange(nb), np.argmin(scores, axis=1)], dtype=np.intp)
+
+
 def _general_rows(model: str, params: FloatArray) -> FloatArray:
     """Per replicate, a model's parameters as rows of 7, ``(a_1, b_1, w_1, a_2, b_2, w_2,
     scale)`` (`_predict_many`). ``params``: rows of (alpha, beta, s or u) for the
@@ -753,7 +781,9 @@ def _fit_by_bic(
     names = list(fitted)
     penalty = np.array([PARAMETERS[name] for name in names]) * math.log(problems)
     bic = -2.0 * np.array([fitted[name][1] for name in names]) + penalty
-    model = names[int(np.argmin(bic))]
+    third = np.array([fitted[n][0][2] if n in _ONE_BETA else math.nan for n in names])
+    all_ll = np.array([[fitted[name][1] for name in names]])
+    model = names[int(_pick(names, all_ll, third[None, :], problems)[0])]
     params, ll = fitted[model]
 
     replicates: FloatArray | None = None
@@ -763,28 +793,36 @@ def _fit_by_bic(
     if boot.resamples > 0:
         weights = _resample_weights(d, inverse, boot.resamples, boot.seed)
         rows, lls = [], []
-        near = [i for i, name in enumerate(names) if bic[i] - bic.min() <= BIC_REFIT]
+        near = [
+            i for i, name in enumerate(names) if bic[i] - bic.min() <= BIC_REFIT or name == "beta"
+        ]
+        thirds = []
         for name in (names[i] for i in near):
             start = fitted[name][0]
             if name == "beta":
                 refit = _fit_beta(d, weights, start[:2], tol=1e-6)
                 rows.append(_general_rows(name, refit[:, :3]))
                 lls.append(refit[:, 3])
+                thirds.append(refit[:, 2])
             elif name == "scaled_beta":
                 refit = _fit_scaled(d, weights, start[:3], tol=1e-6, coarse=True)
                 rows.append(_general_rows(name, refit[:, :3]))
                 lls.append(refit[:, 3])
+                thirds.append(refit[:, 2])
             elif name == "zero_inflated_beta":
                 refit = _fit_zero_inflated(d, weights, start[:3], tol=1e-6)
                 rows.append(_general_rows(name, refit[:, :3]))
                 lls.append(refit[:, 3])
+                thirds.append(refit[:, 2])
             else:
                 zero = name == "zero_inflated_mixture"
                 m = _betamix.refit_mixture(d, weights, mixtures[name], zero)
                 rows.append(_general_rows(name, _mixture_rows(m)))
                 lls.append(m.ll)
-        bic_b = -2.0 * np.stack(lls, axis=1) + penalty[near][None, :]
-        pick = np.argmin(np.nan_to_num(bic_b, nan=np.inf), axis=1)
+                thirds.append(np.full(m.ll.size, math.nan))
+        pick = _pick(
+            [names[i] for i in near], np.stack(lls, axis=1), np.stack(thirds, axis=1), problems
+        )
         replicates = np.stack(rows, axis=1)[np.arange(pick.size), pick]
         shares = np.zeros(len(names))
         shares[near] = np.bincount(pick, minlength=len(near)) / max(pick.size, 1)
