@@ -34,6 +34,7 @@ from verify._verdict import (
 )
 from verify._verifiers import (
     Verifier,
+    extract_choice,
     extract_code,
     function_program,
     stdout_matches,
@@ -70,6 +71,7 @@ __all__ = [
     "build_image_report",
     "ensure_image",
     "extract_answer",
+    "extract_choice",
     "extract_code",
     "find_bwrap",
     "find_host_python",

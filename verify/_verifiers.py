@@ -45,9 +45,16 @@ def _cap(text: str) -> str:
 
 def function_code(problem: Problem, completion: str) -> str:
     """The sample's code: ``prompt + completion``, or with a `Problem.program_prefix` the
-    prefix and the completion's code block (a whole program written after a prose prompt)."""
+    prefix and the completion's code block (a whole program written after a prose prompt).
+
+    A chat answer (a fenced code block, or the whole function written again: a top-level
+    ``def <entry_point>(``) is not a continuation of the prompt: its code block is run after
+    the prompt closed with a stub body, so the prompt's imports and helper functions are there
+    and the answer's own function (with its own imports) replaces the stub."""
     if problem.program_prefix is None:
-        return problem.prompt + completion
+        if not is_chat_answer(problem, completion):
+            return problem.prompt + completion
+        return _closed_prompt(problem.prompt) + _function_block(problem, completion)
     code = extract_code(completion)
     if "```" in code:  # a chat answer continuing an opened fence: the code ends at its close
         code = code.split("```")[0]
@@ -125,6 +132,40 @@ def classify_function_run(res: ExecResult, program: str) -> tuple[Status, str | 
     return Status.ERROR, info.line
 
 
+def is_chat_answer(problem: Problem, completion: str) -> bool:
+    """Whether a function problem's completion is a whole answer (a chat model's: fenced code,
+    or the entry point defined again at the top level) rather than the body continuing the
+    prompt."""
+    if "```" in completion:
+        return True
+    name = re.escape(problem.entry_point) if problem.entry_point else r"\w+"
+    return re.search(rf"^(?:async\s+)?def\s+{name}\s*\(", completion, re.M) is not None
+
+
+def _function_block(problem: Problem, completion: str) -> str:
+    """The last fenced block that defines the entry point (a usage example often follows the
+    solution), else `extract_code`'s choice."""
+    if problem.entry_point:
+        pattern = re.compile(rf"^(?:async\s+)?def\s+{re.escape(problem.entry_point)}\s*\(", re.M)
+        for block in reversed(_FENCE_RE.findall(completion)):
+            if pattern.search(block):
+                return str(block)
+    return extract_code(completion)
+
+
+def _closed_prompt(prompt: str) -> str:
+    """`prompt` (a signature and docstring) closed with a stub body so that it compiles, or ""
+    when even that does not compile."""
+    for stub in ("    pass\n", "\n    pass\n", ""):
+        text = prompt + stub
+        try:
+            compile(text, "<prompt>", "exec")
+        except SyntaxError:
+            continue
+        return text + "\n\n"
+    return ""
+
+
 # ---------------------------------------------------------------- stdio tests
 
 
@@ -134,13 +175,41 @@ stdout_matches = outputs_match  # whitespace-split tokens, case-insensitive, flo
 _FENCE_RE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.S | re.I)
 
 
+_OPEN_FENCE_RE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n", re.I)
+
+
 def extract_code(completion: str) -> str:
-    """The program in a completion: the last fenced code block if any, else the text itself."""
+    """The program in a completion: the last fenced code block if any; else what follows a
+    fence that was opened and never closed (a chat answer cut short, or one continuing an
+    opened fence); else the text itself."""
     blocks = _FENCE_RE.findall(completion)
-    return blocks[-1] if blocks else completion
+    if blocks:
+        return str(blocks[-1])
+    opened = list(_OPEN_FENCE_RE.finditer(completion))
+    if opened:
+        return completion[opened[-1].end() :]
+    return completion
 
 
 # ---------------------------------------------------------------- the verifier
+
+
+_CHOICE_REF = re.compile(r"\(?([A-J])\)?")
+_CHOICE_PATTERNS = (
+    re.compile(r"\\boxed\s*\{\s*(?:\\text\{)?\(?([A-J])\)?\}?\s*\}"),
+    re.compile(r"(?i:answer)\s*(?:(?i:is)|:)?\s*:?\s*\**\s*\(?([A-J])\)?(?![A-Za-z])"),
+    re.compile(r"^\s*\(?([A-J])\)?\s*$", re.M),
+)
+
+
+def extract_choice(text: str) -> str | None:
+    """A multiple-choice letter: the last ``\\boxed{B}``, else the last "the answer is (B)" /
+    "Answer: B", else the last line holding only a letter; None when there is none."""
+    for pattern in _CHOICE_PATTERNS:
+        found = pattern.findall(text)
+        if found:
+            return str(found[-1]).upper()
+    return None
 
 
 class Verifier:
@@ -354,8 +423,11 @@ class Verifier:
 
     def _final_answer(self, problem: Problem, completion: str) -> Verdict:
         start = time.monotonic()
-        got = extract_answer(completion)
         refs = [r for r in (problem.answer, *problem.answers) if r is not None]
+        if refs and all(_CHOICE_REF.fullmatch(r.strip()) for r in refs):
+            got = extract_choice(completion)  # the suite asks for a letter
+        else:
+            got = extract_answer(completion)
         ok = got is not None and any(answers_match(got, r) for r in refs)
         return Verdict(
             Status.PASS if ok else Status.FAIL,
