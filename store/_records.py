@@ -189,7 +189,7 @@ def str_tuple(text: str, what: str) -> tuple[str, ...]:
 
 PROBLEM_COLUMNS = (
     "problem_id, kind, prompt, tests, entry_point, answer, answers, stop, time_limit_s, "
-    "memory_mb, meta, messages"
+    "memory_mb, meta, messages, program_prefix, base_tests"
 )
 
 
@@ -209,11 +209,14 @@ def problem_row(run_id: int, position: int, p: Problem) -> tuple[object, ...]:
         int(p.memory_mb),
         dumps(dict(p.meta)),
         dumps([{"role": m.role, "content": clean_text(m.content)} for m in p.messages]),
+        None if p.program_prefix is None else clean_text(p.program_prefix),
+        clean_text(p.base_tests),
     )
 
 
 def problem_from_row(row: tuple[Any, ...]) -> Problem:
-    pid, kind, prompt, tests, entry_point, answer, answers, stop, tl, mem, meta, msgs = row
+    pid, kind, prompt, tests, entry_point, answer, answers, stop, tl, mem, meta, msgs = row[:12]
+    program_prefix, base_tests = row[12:14]
     try:
         kind_v = ProblemKind(kind)
     except ValueError as e:
@@ -234,6 +237,8 @@ def problem_from_row(row: tuple[Any, ...]) -> Problem:
         memory_mb=int(mem),
         meta={str(k): str(v) for k, v in raw_meta.items()},
         messages=_messages(msgs, pid),
+        program_prefix=program_prefix,
+        base_tests=base_tests or "",
     )
 
 

@@ -285,7 +285,7 @@ class Store:
             assert run_id is not None
             conn.executemany(
                 f"INSERT INTO problems (run_id, position, {PROBLEM_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * (2 + PROBLEM_COLUMNS.count(',') + 1))})",
                 [problem_row(run_id, i, by_id[pid]) for i, pid in enumerate(spec.problem_ids)],
             )
             return run_id

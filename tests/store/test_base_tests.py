@@ -79,3 +79,15 @@ def test_no_base_tests_no_table(fresh_db: Store, h: Any) -> None:
     console = Console(record=True)
     print_base_vs_plus(console, fresh_db, run_id)
     assert console.export_text() == ""
+
+
+def test_program_prefix_and_base_tests_are_stored_with_the_run(fresh_db: Store, h: Any) -> None:
+    """A resumed run judges its samples from the stored problems (migration 0008)."""
+    from dataclasses import replace
+
+    plain, *_ = h.make_problems(2)
+    evalplus = replace(plain, id="E/1", base_tests="def check(c):\n    pass\n", program_prefix="")
+    run_id = fresh_db.create_run(h.make_spec([plain, evalplus]), [plain, evalplus])
+    stored = {p.id: p for p in fresh_db.run_problems(run_id)}
+    assert stored["E/1"].program_prefix == "" and stored["E/1"].base_tests == evalplus.base_tests
+    assert stored[plain.id].program_prefix is None and stored[plain.id].base_tests == ""
