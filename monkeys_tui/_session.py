@@ -11,11 +11,19 @@ import functools
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from backends import Backend, ReplayBackend, SamplingParams, backend_names, open_backend
+from backends import (
+    Backend,
+    PromptFormat,
+    ReplayBackend,
+    SamplingParams,
+    backend_names,
+    open_backend,
+    resolve_prompt_format,
+)
 from backends.models import DEFAULT_MODEL
 from monkeys_analysis import fit_beta_binomial, more_samples
 from monkeys_scheduler import (
@@ -59,6 +67,9 @@ class RunOptions:
     new: bool = False  # always start a new run instead of resuming a matching one
     name: str = ""
     policy: str = "uniform"  # "uniform" | "stop-on-solve" | "adaptive" (monkeys_scheduler._policy)
+    # "raw" | "chat" | "auto": which form of the problems is sent (backends.resolve_prompt_format)
+    prompt_format: str = "auto"
+    api: str | None = None  # --backend openai: "completions" (default) or "chat"
     # --backend openai: the server, the NAME of the environment variable holding its key (never
     # the key itself), the model name it serves (default: model), HTTP requests in flight
     base_url: str | None = None
@@ -82,6 +93,13 @@ class RunOptions:
             raise ValueError(f"--sandbox must be one of {', '.join(SANDBOX_KINDS)}")
         if self.policy not in POLICIES:
             raise ValueError(f"--policy must be one of {', '.join(POLICIES)}")
+        if self.prompt_format not in tuple(PromptFormat):
+            raise ValueError(
+                f"--prompt-format must be one of {', '.join(PromptFormat)}, "
+                f"got {self.prompt_format!r}"
+            )
+        if self.api not in (None, "completions", "chat"):
+            raise ValueError(f"--api must be completions or chat, got {self.api!r}")
         SamplingParams(self.temperature, self.top_p, self.max_tokens)  # validates ranges
         self._validate_backend()
 
@@ -95,6 +113,7 @@ class RunOptions:
             ("--base-url", self.base_url, openai),
             ("--api-key-env", self.api_key_env, openai),
             ("--served-model", self.served_model, openai),
+            ("--api", self.api, openai),
             ("--replay", self.replay, replay),
             ("--speed", self.speed, replay),
         ):
@@ -206,6 +225,7 @@ def plan_run(store: Store, opts: RunOptions) -> RunPlan:
     else:
         suite = load_suite(opts.suite).select(opts.problems)
     backend, model = opts.identity()
+    prompt_format = resolve_format(opts, suite.problems, notes)
     spec = RunSpec(
         suite=opts.suite,
         problem_ids=tuple(p.id for p in suite.problems),
@@ -217,9 +237,40 @@ def plan_run(store: Store, opts: RunOptions) -> RunPlan:
         sandbox=opts.sandbox,
         name=opts.name,
         policy=opts.policy,
+        prompt_format=prompt_format,
     )
     existing = None if opts.new else store.find_run(spec)
     return RunPlan(spec, suite.problems, existing, tuple(notes))
+
+
+def resolve_format(opts: RunOptions, problems: Sequence[Problem], notes: list[str]) -> str:
+    """The run's prompt format ("raw" or "chat") for `opts.prompt_format`; a note says why
+    when it was `auto`. Chat needs problems with a chat form, and with --backend openai the chat
+    API (--api chat)."""
+    served = opts.served() if opts.backend == "openai" else opts.model
+    fmt, why = resolve_prompt_format(opts.prompt_format, opts.backend, served)
+    has_chat = any(p.messages for p in problems)
+    openai_completions = opts.backend == "openai" and (opts.api or "completions") != "chat"
+    if opts.prompt_format == PromptFormat.AUTO:
+        if opts.backend == "openai" and opts.api == "chat":
+            fmt, why = "chat", "--api chat sends chat messages"
+        if fmt == "chat" and not has_chat:
+            fmt, why = "raw", f"suite {opts.suite!r} has no chat form"
+        elif fmt == "chat" and openai_completions:
+            fmt, why = "raw", "the completions API takes a raw prompt (--api chat sends messages)"
+        notes.append(f"prompt format auto: {fmt} ({why})")
+    elif fmt == "chat":
+        if not has_chat:
+            raise ValueError(
+                f"--prompt-format chat: suite {opts.suite!r} defines no chat form for these "
+                "problems; use --prompt-format raw"
+            )
+        if openai_completions:
+            raise ValueError(
+                "--prompt-format chat with --backend openai needs --api chat (the completions "
+                "API takes a raw prompt)"
+            )
+    return fmt
 
 
 def store_plan(store: Store, plan: RunPlan) -> Prepared:
@@ -346,6 +397,9 @@ def make_backend(run: RunRecord | RunSpec, opts: RunOptions) -> Backend:
     if run.backend == "llama.cpp":
         extra = {
             "n_parallel": opts.parallel,
+            # each sequence holds its prompt and max_tokens more (a long reasoning budget
+            # needs a long context: the backend checks that the KV cache fits)
+            "n_ctx_per_seq": max(2048, run.params.max_tokens + 2048),
             "threads": opts.threads,
             "n_gpu_layers": opts.gpu_layers,
         }
@@ -362,6 +416,8 @@ def make_backend(run: RunRecord | RunSpec, opts: RunOptions) -> Backend:
             "base_url": url,
             "api_key": os.environ[opts.api_key_env] if opts.api_key_env else None,
             "concurrency": opts.concurrency,
+            # a chat run speaks the chat API unless told otherwise (--api)
+            "api": opts.api or ("chat" if run.prompt_format == "chat" else "completions"),
         }
     return open_backend(run.backend, model, **extra)
 

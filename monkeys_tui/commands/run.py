@@ -71,6 +71,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help="openai: the model name the server serves (default: --model)",
     )
     p.add_argument(
+        "--api",
+        default=None,
+        choices=["completions", "chat"],
+        help="openai: /v1/completions (a raw prompt) or /v1/chat/completions (messages; the "
+        "default for a chat-format run)",
+    )
+    p.add_argument(
         "--concurrency",
         type=int,
         default=d.concurrency,
@@ -141,6 +148,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "stops at its first pass), adaptive (the whole budget goes where the forecast promises "
         "the most new solves per token); part of the run's identity",
     )
+    p.add_argument(
+        "--prompt-format",
+        default=d.prompt_format,
+        choices=["raw", "chat", "auto"],
+        help="raw: the paper's completion prompts; chat: each problem's chat form through the "
+        "model's chat template (or a chat API); auto: chat for an instruct/chat model, raw for "
+        "a base model; part of the run's identity",
+    )
 
 
 def run_options(ns: argparse.Namespace) -> RunOptions:
@@ -163,6 +178,8 @@ def run_options(ns: argparse.Namespace) -> RunOptions:
         new=ns.new,
         name=ns.name,
         policy=ns.policy,
+        prompt_format=ns.prompt_format,
+        api=ns.api,
         base_url=ns.base_url,
         api_key_env=ns.api_key_env,
         served_model=ns.served_model,
@@ -271,7 +288,8 @@ async def _drive(session: Session, opts: RunOptions, console: Console, *, audit:
             ("(resumed) " if session.resumed else "(new) ", "dim"),
             literal_text(
                 f"{run.suite}: {len(run.problem_ids)} problems × {run.samples_per_problem} "
-                f"samples · model {run.model} · {run.backend} · db {opts.db}"
+                f"samples · model {run.model} · {run.backend} · {run.prompt_format} prompts · "
+                f"db {opts.db}"
             ),
         )
     )

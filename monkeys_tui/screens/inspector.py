@@ -45,12 +45,27 @@ class SampleView:
     index: int
     record: SampleRecord | None
     attempts: list[tuple[int, Verdict]]
+    rendered_prompt: str | None = None  # the prompt as the model saw it (a chat template)
 
 
 def load_view(store: Store, run_id: int, problem: Problem, index: int) -> SampleView:
     rec = store.get_sample(run_id, problem.id, index)
     attempts = store.verdicts(run_id, problem.id, index) if rec is not None else []
-    return SampleView(problem, index, rec, attempts)
+    return SampleView(problem, index, rec, attempts, store.rendered_prompt(run_id, problem.id))
+
+
+THINKING_FOLDED_LINES = 3
+
+
+def _thinking(text: str, unfolded: bool) -> list[RenderableType]:
+    """A reasoning model's thinking: folded to its first lines unless `unfolded`."""
+    lines = text.splitlines()
+    title = f"thinking ({len(lines)} lines; not verified)"
+    if unfolded or len(lines) <= THINKING_FOLDED_LINES:
+        return [Rule(title, style="dim"), literal_text(text, "dim")]
+    head = "\n".join(lines[:THINKING_FOLDED_LINES])
+    more = f"… {len(lines) - THINKING_FOLDED_LINES} more lines folded (t unfolds)"
+    return [Rule(title, style="dim"), literal_text(head, "dim"), Text(more, style="dim italic")]
 
 
 def _lexer(problem: Problem) -> str:
@@ -83,7 +98,8 @@ def render_verdict(attempt: int, v: Verdict, *, timings: bool = True) -> list[Re
     return parts
 
 
-def render_sample(view: SampleView, *, timings: bool = True) -> Group:
+def render_sample(view: SampleView, *, timings: bool = True, thinking: bool = False) -> Group:
+    """The sample; a reasoning model's thinking folded unless `thinking`."""
     p, rec = view.problem, view.record
     parts: list[RenderableType] = [
         Text.assemble(("Sample ", "bold"), literal_text(f"{p.id} #{view.index}", "bold cyan"))
@@ -103,16 +119,24 @@ def render_sample(view: SampleView, *, timings: bool = True) -> Group:
     facts.add_row(
         "tokens",
         f"{rec.prompt_tokens} prompt · {rec.completion_tokens} completion "
-        f"({literal(rec.finish_reason)})",
+        f"({literal(rec.finish_reason)}{', truncated at max_tokens' if rec.truncated else ''})"
+        + (" · thinking included" if rec.thinking else ""),
     )
     if timings:
         facts.add_row("generated in", f"{rec.gen_seconds:.2f}s")
     if p.kind is ProblemKind.FINAL_ANSWER and p.answer is not None:
         facts.add_row("reference answer", literal_text(p.answer))
     parts.append(facts)
-    parts.append(Rule("prompt"))
-    parts.append(_code(p.prompt, "python" if p.kind is not ProblemKind.FINAL_ANSWER else "text"))
-    parts.append(Rule("completion"))
+    if view.rendered_prompt is not None:
+        parts.append(Rule("prompt, as the model saw it (chat template)"))
+        parts.append(_code(view.rendered_prompt, "text"))
+    else:
+        parts.append(Rule("prompt"))
+        lexer = "python" if p.kind is not ProblemKind.FINAL_ANSWER else "text"
+        parts.append(_code(p.prompt, lexer))
+    if rec.thinking:
+        parts.extend(_thinking(rec.thinking, thinking))
+    parts.append(Rule("answer" if rec.thinking else "completion"))
     parts.append(_code(rec.text, _lexer(p)))
     for attempt, v in view.attempts:
         parts.extend(render_verdict(attempt, v, timings=timings))
@@ -127,11 +151,13 @@ def sample_json(run_id: int, view: SampleView) -> dict[str, Any]:
         "problem_id": view.problem.id,
         "index": view.index,
         "prompt": view.problem.prompt,
+        "rendered_prompt": view.rendered_prompt,
     }
     if rec is not None:
         out.update(
             seed=rec.seed,
             completion=rec.text,
+            thinking=rec.thinking,
             prompt_tokens=rec.prompt_tokens,
             completion_tokens=rec.completion_tokens,
             finish_reason=rec.finish_reason,
@@ -164,6 +190,7 @@ class SampleScreen(ModalScreen[None]):
         Binding("v", "reverify", "Re-verify"),
         Binding("x", "export", "Export JSON"),
         Binding("c", "copy", "Copy completion"),
+        Binding("t", "thinking", "Fold/unfold thinking"),
     ]
 
     def __init__(
@@ -188,6 +215,7 @@ class SampleScreen(ModalScreen[None]):
         self.view: SampleView | None = None
         self.exported: Path | None = None
         self._verifying = False
+        self.thinking = False  # the thinking unfolded
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspector"):
@@ -205,9 +233,14 @@ class SampleScreen(ModalScreen[None]):
     def _show(self, view: SampleView) -> None:
         self.view = view
         self.query_one("#inspector-body", Static).update(
-            render_sample(view, timings=not self.deterministic)
+            render_sample(view, timings=not self.deterministic, thinking=self.thinking)
         )
         self.refresh_bindings()
+
+    def action_thinking(self) -> None:
+        self.thinking = not self.thinking
+        if self.view is not None:
+            self._show(self.view)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reverify":
@@ -219,6 +252,9 @@ class SampleScreen(ModalScreen[None]):
                 and self._verifier() is not None
             )
             return True if ok else None
+        if action == "thinking":
+            rec = self.view.record if self.view is not None else None
+            return True if rec is not None and rec.thinking else None
         if action in ("export", "copy"):
             return True if self.view is not None and self.view.record is not None else None
         return True

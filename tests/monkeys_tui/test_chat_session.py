@@ -1,0 +1,95 @@
+"""--prompt-format through the session (auto's choice, run identity, refusals) and the
+inspector's view of a chat sample (the rendered prompt, the thinking folded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from monkeys_suites import load_suite
+from monkeys_tui._session import RunOptions, plan_run, prepare_run
+from monkeys_tui.screens.inspector import SampleView, render_sample
+from store import SampleRecord, Store
+from verify import Status, Verdict
+
+
+def _opts(tmp_path: Path, **kw: object) -> RunOptions:
+    base: dict[str, object] = {
+        "suite": "champ",
+        "problems": "0:2",
+        "samples": 2,
+        "model": "smollm2-135m-instruct",
+        "db": tmp_path / "m.db",
+    }
+    return RunOptions(**(base | kw))  # type: ignore[arg-type]
+
+
+def test_auto_picks_chat_for_an_instruct_model_and_the_format_is_identity(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "m.db") as store:
+        plan = plan_run(store, _opts(tmp_path))
+        assert plan.spec.prompt_format == "chat"
+        assert any("prompt format auto: chat" in n for n in plan.notes)
+        chat = prepare_run(store, _opts(tmp_path, prompt_format="chat"))
+        raw = prepare_run(store, _opts(tmp_path, prompt_format="raw"))
+        assert (chat.run.prompt_format, raw.run.prompt_format) == ("chat", "raw")
+        assert chat.run.id != raw.run.id  # another format is another run
+        again = prepare_run(store, _opts(tmp_path))  # auto -> chat: resumes the chat run
+        assert again.resumed and again.run.id == chat.run.id
+
+
+def test_refusals_say_what_to_pass(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "m.db") as store:
+        with pytest.raises(ValueError, match="--api chat"):
+            plan_run(
+                store,
+                _opts(
+                    tmp_path,
+                    backend="openai",
+                    base_url="http://127.0.0.1:9",
+                    prompt_format="chat",
+                ),
+            )
+        auto = plan_run(
+            store,
+            _opts(tmp_path, backend="openai", base_url="http://127.0.0.1:9", api="chat"),
+        )
+        assert auto.spec.prompt_format == "chat"
+        with pytest.raises(ValueError, match="--prompt-format must be one of"):
+            plan_run(store, _opts(tmp_path, prompt_format="jinja"))
+
+
+def _text(view: SampleView, **kw: bool) -> str:
+    console = Console(width=100, record=True)
+    console.print(render_sample(view, timings=False, **kw))
+    return console.export_text()
+
+
+def test_inspector_shows_the_rendered_prompt_and_folds_the_thinking() -> None:
+    p = load_suite("champ").problems[0]
+    thinking = "\n".join(f"step {i}" for i in range(10))
+    rec = SampleRecord(
+        run_id=1,
+        problem_id=p.id,
+        idx=0,
+        seed=1,
+        text="\\boxed{[7]}",
+        prompt_tokens=40,
+        completion_tokens=90,
+        finish_reason="length",
+        gen_seconds=1.0,
+        created_at=0.0,
+        verdict=None,
+        thinking=thinking,
+    )
+    rendered = "<|im_start|>user\n[bold]literal[/bold]<|im_end|>\n<|im_start|>assistant\n"
+    view = SampleView(p, 0, rec, [(0, Verdict(Status.FAIL, 0.0))], rendered)
+    folded = _text(view)
+    assert "as the model saw it" in folded and "[bold]literal[/bold]" in folded
+    assert "step 2" in folded and "step 9" not in folded and "7 more lines folded" in folded
+    assert "truncated at max_tokens" in folded
+    unfolded = _text(view, thinking=True)
+    assert "step 9" in unfolded and "folded" not in unfolded
