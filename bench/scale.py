@@ -43,6 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -194,41 +195,51 @@ def baseline_read(path: Path) -> float:
 
 
 async def app_probe(db: Path, run_id: int, keys: int) -> None:
+    """Open the stored run in the app (headless): the time to the grid's first drawn line and
+    to every stored state on it, then `keys` cursor keys timed from posting to the frame
+    that shows the moved cursor (as bench/tui.py); prints one JSON line."""
     from textual import events
 
     from monkeys_tui.app import MonkeysApp
+    from monkeys_tui.screens.live import LiveScreen
     from monkeys_tui.widgets.grid import AttemptGrid
     from store import Store
 
-    store = Store.open(db, read_only=True)
     painted: list[float] = []
-    latencies: list[float] = []
+    render_line = AttemptGrid.render_line
+
+    def first_line(grid: AttemptGrid, y: int) -> Any:
+        if not painted:
+            painted.append(time.perf_counter() - t0)
+        return render_line(grid, y)
+
+    AttemptGrid.render_line = first_line  # type: ignore[method-assign]
     t0 = time.perf_counter()
+    store = Store.open(db, read_only=True)
     app = MonkeysApp(store, view_run=run_id)
-    display = app._display
-    pending: list[tuple[float, tuple[int, int]]] = []
-
-    def timed(target: object, renderable: object) -> None:
-        display(target, renderable)  # type: ignore[arg-type]
-        if renderable is not None:
-            renderable.render_segments(app.console)  # type: ignore[attr-defined]
-        now = time.perf_counter()
-        grids = app.screen.query(AttemptGrid)
-        if not painted and grids and grids.first().size.area and grids.first().counts():
-            painted.append(now - t0)
-        if pending and grids:
-            t_key, want = pending[0]
-            g = grids.first()
-            if (g.cursor_row, g.cursor_col) == want:
-                latencies.append(now - t_key)
-                pending.clear()
-
-    app._display = timed  # type: ignore[method-assign,assignment]
+    latencies: list[float] = []
+    loaded = float("inf")
     try:
         async with app.run_test(size=(160, 50)) as pilot:
-            while not painted and time.perf_counter() - t0 < 60:
+            while time.perf_counter() - t0 < 120:
+                screen = app.screen
+                if isinstance(screen, LiveScreen) and screen.grid_loaded:
+                    loaded = time.perf_counter() - t0
+                    break
                 await pilot.pause(0.01)
             grid = app.screen.query_one(AttemptGrid)
+            pending: list[tuple[float, tuple[int, int]]] = []
+            display = app._display
+
+            def timed(target: Any, renderable: Any) -> None:
+                display(target, renderable)
+                if renderable is not None:
+                    renderable.render_segments(app.console)
+                if pending and (grid.cursor_row, grid.cursor_col) == pending[0][1]:
+                    latencies.append(time.perf_counter() - pending[0][0])
+                    pending.clear()
+
+            app._display = timed  # type: ignore[method-assign]
             moves = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
             order = ["right"] * 5 + ["down"] * 5 + ["left"] * 5 + ["up"] * 5
             for i in range(keys):
@@ -250,7 +261,12 @@ async def app_probe(db: Path, run_id: int, keys: int) -> None:
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))] if ms else float("inf")
     paint = painted[0] if painted else float("inf")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"paint_s": paint, "key_p95_ms": p95, "keys": len(ms), "rss_mb": peak}))
+    print(
+        json.dumps(
+            {"paint_s": paint, "loaded_s": loaded, "key_p95_ms": p95, "keys": len(ms)}
+            | {"rss_mb": peak}
+        )
+    )
 
 
 # ---- the benchmark ----------------------------------------------------------------------
@@ -321,7 +337,8 @@ def bench(scale: float, keep: Path | None, keys: int) -> int:
             and app_mb <= GOAL_APP_MB
         )
         print(
-            f"app: first grid paint {app['paint_s']:.2f} s, key p95 {app['key_p95_ms']:.1f} ms "
+            f"app: first grid paint {app['paint_s']:.2f} s (every stored state on it after "
+            f"{app['loaded_s']:.2f} s), key p95 {app['key_p95_ms']:.1f} ms "
             f"({app['keys']} keys), peak {app_mb:,.0f} MB (goals <= {GOAL_PAINT_S} s, "
             f"<= {GOAL_KEY_MS:.0f} ms, <= {GOAL_APP_MB:.0f} MB) {verdict(app_ok)}"
         )
