@@ -213,7 +213,7 @@ async def app_probe(db: Path, run_id: int, keys: int) -> None:
             painted.append(time.perf_counter() - t0)
         return render_line(grid, y)
 
-    AttemptGrid.render_line = first_line  # type: ignore[method-assign]
+    AttemptGrid.render_line = first_line  # type: ignore[method-assign,assignment]
     t0 = time.perf_counter()
     store = Store.open(db, read_only=True)
     app = MonkeysApp(store, view_run=run_id)
@@ -239,7 +239,7 @@ async def app_probe(db: Path, run_id: int, keys: int) -> None:
                     latencies.append(time.perf_counter() - pending[0][0])
                     pending.clear()
 
-            app._display = timed  # type: ignore[method-assign]
+            app._display = timed  # type: ignore[method-assign,assignment]
             moves = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
             order = ["right"] * 5 + ["down"] * 5 + ["left"] * 5 + ["up"] * 5
             for i in range(keys):
