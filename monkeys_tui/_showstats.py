@@ -15,7 +15,7 @@ from monkeys_tui._safe import literal_text
 from store import Store
 
 #: the most verified samples whose majority vote `show` counts (it reads every text)
-SHOW_VOTE_MAX = 200_000
+SHOW_VOTE_MAX = 20_000
 
 
 def print_statistics(
