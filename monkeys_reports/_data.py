@@ -53,6 +53,11 @@ class RunData:
         policy = "" if self.run.policy == "uniform" else f", {self.run.policy}: not unbiased pass@k"
         return f"run {self.run.id}{name} ({self.run.model}{policy})"
 
+    @property
+    def truncated(self) -> int:
+        """Samples cut off by max_tokens (in a chat run each is a failure)."""
+        return sum(1 for s in self.samples if s.truncated)
+
     def by_problem(self) -> dict[str, list[SampleRecord]]:
         out: dict[str, list[SampleRecord]] = {p.id: [] for p in self.problems}
         for s in self.samples:

@@ -24,7 +24,7 @@ from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB, RunOptions, Session, open_session
 from monkeys_tui.commands._registry import command
 from monkeys_tui.commands.audit import auto_audit, print_audit
-from store import POLICIES, PolicyName, Store
+from store import POLICIES, PolicyName, RunRecord, Store
 from verify import SANDBOX_KINDS, Verifier
 
 
@@ -366,6 +366,7 @@ async def _drive(session: Session, opts: RunOptions, console: Console, *, audit:
         store=store,
         run_id=run.id,
     )
+    print_truncated(console, store, run)
     if run.policy != PolicyName.UNIFORM:
         console.print(
             f"[yellow]policy {run.policy}:[/] problems got different numbers of samples, "
@@ -377,6 +378,20 @@ async def _drive(session: Session, opts: RunOptions, console: Console, *, audit:
     if final == "stopped":
         console.print("stopped; run the same command again to resume")
     return 0
+
+
+def print_truncated(console: Console, store: Store, run: RunRecord) -> None:
+    """How many samples max_tokens cut off (in a chat run each is a failure, labelled
+    truncated: with reasoning models that is often where the budget went)."""
+    samples = store.samples(run.id)
+    cut = sum(1 for s in samples if s.truncated)
+    thinking = sum(1 for s in samples if s.thinking)
+    what = "failures" if run.prompt_format == "chat" else "verified as they are (raw prompts)"
+    console.print(
+        f"truncated at max_tokens: {cut} of {len(samples)} samples ({what})"
+        + (f"; {thinking} with thinking" if thinking else ""),
+        style="yellow" if cut else "dim",
+    )
 
 
 def print_results(

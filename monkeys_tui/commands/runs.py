@@ -12,7 +12,7 @@ from monkeys_tui._safe import literal_text
 from monkeys_tui._session import DEFAULT_DB
 from monkeys_tui._showstats import print_statistics
 from monkeys_tui.commands._registry import command
-from monkeys_tui.commands.run import print_results
+from monkeys_tui.commands.run import print_results, print_truncated
 from store import Store
 
 
@@ -48,7 +48,8 @@ def _cmd_runs(db: Path, console: Console) -> int:
     with Store.open(db, read_only=True) as store:
         runs = store.list_runs()
         table = Table(title=f"runs in {db}", title_justify="left")
-        for col in ("id", "status", "suite", "problems", "budget", "model", "backend", "coverage"):
+        cols = ("id", "status", "suite", "problems", "budget", "model", "backend", "format")
+        for col in (*cols, "coverage"):
             table.add_column(col)
         for r in runs:
             counts = store.counts(r.id)
@@ -61,6 +62,7 @@ def _cmd_runs(db: Path, console: Console) -> int:
                 str(r.samples_per_problem),
                 literal_text(r.model),
                 r.backend,
+                r.prompt_format,
                 f"{solved}/{len(counts)} solved",
             )
         console.print(table)
@@ -73,9 +75,10 @@ def _cmd_show(db: Path, run_id: int, console: Console, *, against: int | None = 
         console.print(
             literal_text(
                 f"run {run.id} [{run.status}] {run.suite} · {run.model} · {run.backend} · "
-                f"{run.samples_per_problem} samples per problem"
+                f"{run.prompt_format} prompts · {run.samples_per_problem} samples per problem"
             )
         )
         print_results(console, store.counts(run_id), run.problem_ids, store=store, run_id=run_id)
+        print_truncated(console, store, run)
         print_statistics(console, store, run_id, against=against)
     return 0

@@ -254,7 +254,7 @@ class SampleScreen(ModalScreen[None]):
             return True if ok else None
         if action == "thinking":
             rec = self.view.record if self.view is not None else None
-            return True if rec is not None and rec.thinking else None
+            return bool(rec is not None and rec.thinking)  # hidden when there is none
         if action in ("export", "copy"):
             return True if self.view is not None and self.view.record is not None else None
         return True

@@ -134,7 +134,8 @@ class LiveScreen(Screen[None]):
         run = self.live.run
         self.title = literal(f"monkeys — run {run.id}" + (f" {run.name}" if run.name else ""))
         self.sub_title = literal(
-            f"{run.suite} · {model_label(run.model)} · {run.backend} · {run.policy}"
+            f"{run.suite} · {model_label(run.model)} · {run.backend} · {run.policy} · "
+            f"{run.prompt_format} prompts"
         )
         audits = self.live.store.run_audits(run.id)
         self._audited = len(audits)

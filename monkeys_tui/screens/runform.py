@@ -65,6 +65,8 @@ FLAG_FIELD = {
     "--verify-workers": "f-verify-workers",
     "--sandbox": "f-sandbox",
     "--policy": "f-policy",
+    "--prompt-format": "f-prompt-format",
+    "--api": "f-prompt-format",
     "temperature": "f-temperature",
     "top_p": "f-top-p",
     "max_tokens": "f-max-tokens",
@@ -143,6 +145,13 @@ class RunFormScreen(ModalScreen[Session | None]):
                 yield Select(
                     [(p, p) for p in POLICIES], value=d.policy, allow_blank=False, id="f-policy"
                 )
+                yield Label("prompt format")
+                yield Select(
+                    [(f, f) for f in ("auto", "raw", "chat")],
+                    value=d.prompt_format,
+                    allow_blank=False,
+                    id="f-prompt-format",
+                )
                 yield Label("name")
                 yield Input(d.name, id="f-name", placeholder="optional label")
                 yield Label("")
@@ -193,6 +202,7 @@ class RunFormScreen(ModalScreen[Session | None]):
             backend=backend,
             sandbox=self._select("f-sandbox"),
             policy=self._select("f-policy"),
+            prompt_format=self._select("f-prompt-format"),
             name=self._value("f-name"),
             new=self.query_one("#f-new", Checkbox).value,
             **values,

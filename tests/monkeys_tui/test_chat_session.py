@@ -93,3 +93,28 @@ def test_inspector_shows_the_rendered_prompt_and_folds_the_thinking() -> None:
     assert "truncated at max_tokens" in folded
     unfolded = _text(view, thinking=True)
     assert "step 9" in unfolded and "folded" not in unfolded
+
+
+def test_runs_and_show_give_the_format_and_count_truncated_samples(tmp_path: Path) -> None:
+    from backends import SampleFinished
+    from monkeys_tui.commands.runs import _cmd_runs, _cmd_show
+
+    db = tmp_path / "m.db"
+    with Store.open(db) as store:
+        run = prepare_run(store, _opts(tmp_path, prompt_format="chat", problems="0:1")).run
+        pid = run.problem_ids[0]
+        store.put_samples(
+            run.id,
+            [
+                SampleFinished(pid, 0, 1, "\\boxed{1}", 10, 5, "stop", 0.1, reasoning="hm"),
+                SampleFinished(pid, 1, 2, "", 10, 64, "length", 0.1, reasoning="long"),
+            ],
+        )
+        store.flush()
+    console = Console(width=200, record=True)
+    assert _cmd_runs(db, console) == 0
+    assert "chat" in console.export_text()
+    assert _cmd_show(db, run.id, console) == 0
+    shown = console.export_text()
+    assert "chat prompts" in shown
+    assert "truncated at max_tokens: 1 of 2 samples (failures); 2 with thinking" in shown
