@@ -91,3 +91,23 @@ def test_program_prefix_and_base_tests_are_stored_with_the_run(fresh_db: Store, 
     stored = {p.id: p for p in fresh_db.run_problems(run_id)}
     assert stored["E/1"].program_prefix == "" and stored["E/1"].base_tests == evalplus.base_tests
     assert stored[plain.id].program_prefix is None and stored[plain.id].base_tests == ""
+
+
+def test_report_shows_base_vs_plus(fresh_db: Store, h: Any) -> None:
+    from monkeys_reports import ReportOptions, build_report, render
+
+    problems = h.make_problems(2)
+    run_id = fresh_db.create_run(h.make_spec(problems, budget=2), problems)
+    for p in problems:
+        for i, (plus, base) in enumerate([(True, True), (False, True)]):
+            fresh_db.put_sample(run_id, h.sample(p.id, i))
+            fresh_db.put_verdict(run_id, p.id, i, _verdict(plus, base))
+    fresh_db.flush()
+    report = build_report(fresh_db, [run_id], ReportOptions(precision=False, bootstrap=5))
+    curve = report.base_plus[run_id]
+    assert curve.false_positive_rate == 0.5
+    assert list(curve.base) == [1.0, 1.0] and list(curve.plus) == [0.5, 1.0]
+    console = Console(record=True, width=200)
+    console.print(render(report))
+    text = " ".join(console.export_text().split())  # the title wraps to the table's width
+    assert "base tests' false-positive rate 50.0% of 4 samples" in text
