@@ -153,3 +153,19 @@ def test_show_prints_pass_hat_majority_guessing_outlook_and_paired(
     cmp = compare_runs(counts_b, counts_a, bootstrap=1000, draws=2000)
     assert f"paired: run {world.run_b} (A) against run {world.run_a} (B)" in out
     assert f"{100 * cmp.difference[-1]:+.1f}" in out
+
+
+def test_show_leaves_the_vote_of_a_large_run_to_the_report(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above SHOW_VOTE_MAX verified samples show reads no sample text: no vote column, a line
+    pointing to the report, coverage and pass^k as before."""
+    import monkeys_tui._showstats as showstats
+    from monkeys_tui.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(showstats, "SHOW_VOTE_MAX", 1)
+    assert main(["show", str(world.run_b), "--db", str(world.db)]) == 0
+    out = capsys.readouterr().out
+    assert "┃ pass^k ┃" in out and "┃ majority vote" not in out  # no vote column
+    assert f"`monkeys report {world.run_b}` draws the vote curves" in out
