@@ -134,6 +134,17 @@ async def test_sample_i_is_the_same_alone_or_in_any_chunk(backend: VLLMBackend) 
     assert alone == {3: whole[3]}
 
 
+async def test_a_batch_larger_than_one_prefill_step(backend: VLLMBackend) -> None:
+    """8 seeded children of a ~480-token prompt need more than one step's 2,048 prefill tokens.
+    On the CPU build a chunked prefill of a seeded request kills the engine ("CPU Generator
+    does not use offset"); the backend prefills whole there (CPU_ENGINE_ARGS)."""
+    indices = tuple(range(8))
+    got = texts(await collect(backend, GenerationRequest("p", PROMPT, indices, SAMPLING, 3)))
+    assert sorted(got) == list(indices)
+    alone = texts(await collect(backend, GenerationRequest("p", PROMPT, (5,), SAMPLING, 3)))
+    assert alone == {5: got[5]}
+
+
 async def test_closing_the_stream_aborts_the_engine_requests(backend: VLLMBackend) -> None:
     long = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=400)
     req = GenerationRequest("p", PROMPT, (0, 1, 2, 3), long, 5)
