@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, RichLog, Static
 
+from monkeys_analysis import BasePlusCurve, base_vs_plus
 from monkeys_scheduler import (
     BudgetChanged,
     Notice,
@@ -99,6 +100,10 @@ class LiveScreen(Screen[None]):
         self._audited = 0
         self._suspect: tuple[str, ...] = ()
         self._clean: CurveSummary | None = None
+        # EvalPlus suites: coverage under the base tests and under base + plus tests at k_max,
+        # and the base tests' false-positive rate (computed with the summary)
+        self._has_base = False
+        self._base_plus: BasePlusCurve | None = None
         self._analysis_dirty = True
         self._analysis_running = False
         self._analysis_next = 0.0
@@ -140,6 +145,7 @@ class LiveScreen(Screen[None]):
         audits = self.live.store.run_audits(run.id)
         self._audited = len(audits)
         self._suspect = tuple(p for p, a in audits.items() if a.suspect)
+        self._has_base = any(p.base_tests for p in self.live.store.run_problems(run.id))
         grid = self.query_one(AttemptGrid)
         budgets = self.live.store.problem_budgets(run.id)
         grid.set_problems(list(run.problem_ids), run.samples_per_problem, budgets)
@@ -296,12 +302,18 @@ class LiveScreen(Screen[None]):
                 if self._suspect
                 else None
             )
+            base_plus = None
+            if self._has_base:
+                base = self.live.store.base_counts(self.live.run_id)
+                k = min((n for n, _, _ in base.values() if n > 0), default=0)
+                base_plus = base_vs_plus(base, [k]) if k else None
         except Exception as e:  # a fit that fails is told, never fatal
             self.app.call_from_thread(self._analysis_failed, f"{type(e).__name__}: {e}")
             return
         # a slow analysis (many problems) runs less often, so it never crowds out the UI
         self._analysis_next = time.monotonic() + 2 * (time.monotonic() - t0)
         self.app.call_from_thread(setattr, self, "_clean", clean)
+        self.app.call_from_thread(setattr, self, "_base_plus", base_plus)
         self.app.call_from_thread(self._show_summary, summary)
 
     @work(thread=True, exclusive=True, group="save-fits")
@@ -381,6 +393,15 @@ class LiveScreen(Screen[None]):
                 k = int(clean.curve.k_max)
                 cov = pct(observed_at(clean.curve, k)).strip()
                 t.add_row("without them", f"{cov} at k = {k:,} ({clean.n_problems} problems)")
+        bp = self._base_plus
+        if bp is not None:  # EvalPlus: the base tests' coverage and false positives
+            k = int(bp.ks[0])
+            t.add_row(
+                "base tests",
+                f"{pct(float(bp.base[0])).strip()} at k = {k:,}, base + plus "
+                f"{pct(float(bp.plus[0])).strip()}; {bp.false_positive_rate:.1%} of samples "
+                "pass base, fail plus",
+            )
         self.query_one("#stats", Static).update(t)
 
     def _update_curve(self) -> None:
