@@ -715,6 +715,23 @@ class Store:
             ).fetchone()
         return int(n), int(p), int(c)
 
+    def finish_counts(self, run_id: int) -> tuple[int, int, int]:
+        """(samples stored, of them cut off by max_tokens, of them with thinking), read from
+        indexes only (fast at millions of samples)."""
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            (n,) = conn.execute(
+                "SELECT count(*) FROM samples WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            (cut,) = conn.execute(
+                "SELECT count(*) FROM samples WHERE run_id = ? AND finish_reason = 'length'",
+                (run_id,),
+            ).fetchone()
+            (thinking,) = conn.execute(
+                "SELECT count(*) FROM samples WHERE run_id = ? AND thinking != ''", (run_id,)
+            ).fetchone()
+        return int(n), int(cut), int(thinking)
+
     def fits(self, run_id: int) -> list[tuple[str, dict[str, float], float]]:
         """(kind, params, created_at) of the run's fits, oldest first."""
         with self._read() as conn:

@@ -383,12 +383,10 @@ async def _drive(session: Session, opts: RunOptions, console: Console, *, audit:
 def print_truncated(console: Console, store: Store, run: RunRecord) -> None:
     """How many samples max_tokens cut off (in a chat run each is a failure, labelled
     truncated: with reasoning models that is often where the budget went)."""
-    samples = store.samples(run.id)
-    cut = sum(1 for s in samples if s.truncated)
-    thinking = sum(1 for s in samples if s.thinking)
+    n, cut, thinking = store.finish_counts(run.id)  # from indexes: no sample is read
     what = "failures" if run.prompt_format == "chat" else "verified as they are (raw prompts)"
     console.print(
-        f"truncated at max_tokens: {cut} of {len(samples)} samples ({what})"
+        f"truncated at max_tokens: {cut} of {n} samples ({what})"
         + (f"; {thinking} with thinking" if thinking else ""),
         style="yellow" if cut else "dim",
     )

@@ -175,3 +175,22 @@ def test_streamed_samples_in_run_order_while_the_store_is_read(fresh_db: Store, 
         (p.id, i) for p in order for i in range(7)
     ]
     assert [r.verdict is not None for r, _ in streamed[:7]] == [bool(i % 3) for i in range(7)]
+
+
+def test_finish_counts_from_indexes(fresh_db: Store, h: Any) -> None:
+    """What show prints about cut-off and thinking samples, counted without reading them."""
+    from dataclasses import replace
+
+    probs = h.make_problems(2)
+    rid = fresh_db.create_run(h.make_spec(probs), probs)
+    for i in range(9):
+        s = h.sample(probs[i % 2].id, i)  # finish_reason "length" for odd i
+        fresh_db.put_sample(rid, replace(s, reasoning="hmm" if i < 3 else ""))
+    fresh_db.flush()
+    stored = fresh_db.samples(rid)
+    assert fresh_db.finish_counts(rid) == (
+        9,
+        sum(s.truncated for s in stored),
+        sum(bool(s.thinking) for s in stored),
+    )
+    assert fresh_db.finish_counts(rid)[1:] == (4, 3)
