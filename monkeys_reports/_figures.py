@@ -13,20 +13,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
 from monkeys_analysis import log_spaced_ks
 from monkeys_reports._data import FORECAST_K, RunSummary
 from monkeys_reports._precision import PrecisionCurves
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _plt() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported when a figure is drawn (not when
+    `show` or `export` merely import the reports room: it takes about a second)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 FORMATS = ("png", "svg")
 UNIT_LABEL = {"tokens": "tokens (prompts once + decoded)", "flops": "FLOPs", "usd": "money ($)"}
@@ -54,13 +62,13 @@ def _save(fig: Figure, out: Path, fmt: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.with_suffix(f".{fmt}")
     fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    _plt().close(fig)
     return path
 
 
 def coverage_figure(summaries: Sequence[RunSummary], out: Path, fmt: str = "png") -> Path:
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax = _plt().subplots(figsize=(7.5, 4.8))
+    colors = _plt().rcParams["axes.prop_cycle"].by_key()["color"]
     grid = np.unique(np.geomspace(1, FORECAST_K, 80).round().astype(np.int64))
     for i, s in enumerate(summaries):
         c = colors[i % len(colors)]
@@ -106,7 +114,7 @@ def coverage_figure(summaries: Sequence[RunSummary], out: Path, fmt: str = "png"
 
 
 def precision_figure(pc: PrecisionCurves, title: str, out: Path, fmt: str = "png") -> Path:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _plt().subplots(figsize=(7, 4.5))
     ax.plot(pc.ks, pc.coverage, "-o", ms=3, lw=2, color="black", label="coverage (oracle)")
     if pc.pass_hat is not None:
         ax.plot(pc.ks, pc.pass_hat, "-d", ms=3, color="#2ca02c", label="pass^k (all k pass)")
@@ -133,7 +141,7 @@ def cost_figure(
 ) -> Path | None:
     """Coverage against the cost of k samples per problem; None when no run has a cost in
     `unit` and a coverage curve."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _plt().subplots(figsize=(7, 4.5))
     drawn = 0
     for s in summaries:
         model = s.cost_model(unit)
@@ -145,7 +153,7 @@ def cost_figure(
         ax.plot([cc.at(int(k)) for k in ks], cov, "-o", ms=2.5, label=_lit(s.data.label))
         drawn += 1
     if not drawn:
-        plt.close(fig)
+        _plt().close(fig)
         return None
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
@@ -161,6 +169,9 @@ def heatmap_figure(
     grid: dict[str, dict[int, str]], title: str, out: Path, fmt: str = "png"
 ) -> Path:
     """Problems (rows, run order) x sample index (columns), coloured by verdict."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
     pids = list(grid)
     width = max((max(g) + 1 for g in grid.values() if g), default=1)
     mat = np.zeros((max(len(pids), 1), width), dtype=np.int64)
@@ -170,7 +181,7 @@ def heatmap_figure(
     colors = ["#ffffff"] + [c for _, c, _ in sorted(STATUS_COLORS.values())]
     h = min(max(2.5, 0.12 * len(pids) + 1.2), 30.0)
     w = min(max(4.0, 0.08 * width + 2.5), 24.0)
-    fig, ax = plt.subplots(figsize=(w, h))
+    fig, ax = _plt().subplots(figsize=(w, h))
     ax.imshow(
         mat,
         aspect="auto",
