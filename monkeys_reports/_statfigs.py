@@ -14,22 +14,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 
 from monkeys_analysis import PairedComparison, more_samples
-from monkeys_reports._figures import _lit, _save
+from monkeys_reports._figures import _lit, _plt, _save
 from monkeys_reports._stats import Outlook
 
 
 def paired_figure(
     cmp: PairedComparison, label_a: str, label_b: str, out: Path, fmt: str = "png"
 ) -> Path:
-    fig, (top, bottom) = plt.subplots(
+    fig, (top, bottom) = _plt().subplots(
         2, 1, figsize=(7.5, 6.2), sharex=True, gridspec_kw={"height_ratios": [1.1, 1.0]}
     )
     ks = np.asarray(cmp.ks, dtype=float)
@@ -63,7 +58,7 @@ def paired_figure(
 
 
 def outlook_figure(ahead: Outlook, title: str, out: Path, fmt: str = "png") -> Path:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.0))
+    fig, (left, right) = _plt().subplots(1, 2, figsize=(9.5, 4.0))
     extras = np.asarray(ahead.extras, dtype=float)
     unsolved = len(ahead.unsolved)
     left.plot(extras, ahead.expected, "-o", ms=3, lw=2, color="#9467bd")
