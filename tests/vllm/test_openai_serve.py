@@ -57,6 +57,7 @@ class VllmServer:
             "--host", "127.0.0.1", "--port", str(self.port), "--served-model-name", SERVED,
             "--dtype", args["dtype"], "--max-model-len", str(args["max_model_len"]),
             "--enforce-eager", "--seed", "0", "--enable-prompt-tokens-details",
+            "--no-enable-chunked-prefill",  # as the in-process backend on a CPU: seeds
         ]  # fmt: skip
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=os.environ)
