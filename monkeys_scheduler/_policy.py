@@ -50,6 +50,10 @@ class ProblemState:
     c: int = 0  # of those, passed
     generated: int = 0  # samples generated in this session (token counts known)
     tokens: int = 0  # their completion tokens
+    # every index below `low` is drawn: next_indices starts there (not at 0: a problem of
+    # 10,000 samples would be scanned from the start for every chunk); lowered by whoever
+    # takes an index out of `drawn`
+    low: int = 0
 
     @property
     def solved(self) -> bool:
@@ -58,7 +62,10 @@ class ProblemState:
     def next_indices(self, count: int, limit: int | None) -> list[int]:
         """The `count` lowest indices not drawn yet (below `limit` when given)."""
         out: list[int] = []
-        i = 0
+        i = self.low
+        while i in self.drawn:
+            i += 1
+        self.low = i
         while len(out) < count and (limit is None or i < limit):
             if i not in self.drawn:
                 out.append(i)

@@ -261,6 +261,7 @@ class Scheduler:
         for pid in self._order:
             st = self._states[pid]
             st.drawn = set(stored.get(pid, set()))
+            st.low = 0
             st.n, st.c = counts.get(pid, (0, 0))
         self._sink(
             RunStarted(
@@ -422,6 +423,7 @@ class Scheduler:
             # Whatever was not finished is no longer drawn: it is drawn again later.
             for i in pending:
                 state.drawn.discard(i)
+                state.low = min(state.low, i)
                 self._sink(SampleAborted(problem_id, i))
             pending.clear()
 
