@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import re
@@ -54,7 +55,7 @@ def function_code(problem: Problem, completion: str) -> str:
     if problem.program_prefix is None:
         if not is_chat_answer(problem, completion):
             return problem.prompt + completion
-        return _closed_prompt(problem.prompt) + _function_block(problem, completion)
+        return _closed_prompt(problem.prompt) + definitions(_function_block(problem, completion))
     code = extract_code(completion)
     if "```" in code:  # a chat answer continuing an opened fence: the code ends at its close
         code = code.split("```")[0]
@@ -151,6 +152,35 @@ def _function_block(problem: Problem, completion: str) -> str:
             if pattern.search(block):
                 return str(block)
     return extract_code(completion)
+
+
+_KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def definitions(code: str) -> str:
+    """A chat answer's definitions only: its imports, functions, classes and top-level
+    assignments (not those calling its own functions), without the usage examples, prints, its
+    own asserts or an ``if __name__`` block that chat models add (as EvalPlus's sanitizer keeps
+    only the definitions). Code that does not parse is kept as it is (it fails on its own)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    lines = code.splitlines(keepends=True)
+    defined = {n.name for n in tree.body if isinstance(n, _KEPT[2:])}
+    kept: list[str] = []
+    for node in tree.body:
+        if isinstance(node, _KEPT) or (
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and not any(  # an assignment that calls the answer's own code is a usage example
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in defined
+                for n in ast.walk(node)
+            )
+        ):
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            end = node.end_lineno or node.lineno
+            kept.append("".join(lines[start - 1 : end]))
+    return "\n".join(kept) + "\n" if kept else code
 
 
 def _closed_prompt(prompt: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from monkeys_suites import Problem, ProblemKind, function_chat, load_suite
 from verify import LocalSandbox, Status, Verifier, extract_choice, extract_code
-from verify._verifiers import function_code, is_chat_answer
+from verify._verifiers import definitions, function_code, is_chat_answer
 
 
 def test_extract_code_takes_the_last_python_block_else_the_text() -> None:
@@ -102,3 +102,18 @@ def test_multiple_choice_problem() -> None:
     p = Problem("mc", "", ProblemKind.FINAL_ANSWER, answer="B")
     assert _verify(p, "The answer is (B) because ...") is Status.PASS
     assert _verify(p, "\\boxed{C}") is Status.FAIL
+
+
+def test_the_answers_own_examples_and_asserts_are_not_run() -> None:
+    p = HE.by_id("HumanEval/2")  # truncate_number
+    answer = (
+        "```python\nimport math\nEPS = 1e-9\n\n\n"
+        "def truncate_number(number: float) -> float:\n    return number - math.floor(number)\n\n"
+        "# Test cases\nassert truncate_number(2.99999) == 0.99999  # false in floating point\n"
+        "x = truncate_number(3.5)\nprint(x)\n"
+        "if __name__ == '__main__':\n    raise SystemExit(truncate_number(1.5))\n```"
+    )
+    kept = definitions(function_code(p, answer).split(p.prompt)[-1])
+    assert "import math" in kept and "EPS = 1e-9" in kept
+    assert "assert" not in kept and "print" not in kept and "__main__" not in kept
+    assert _verify(p, answer) is Status.PASS
