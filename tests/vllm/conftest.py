@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,15 @@ FEW_SHOT = "".join(
 )
 """Worked examples put before a test's question (a prompt of ~300 tokens)."""
 
-# vLLM on a CPU: a small KV cache instead of one sized from free memory, its caches in a
-# folder of ours, no hub and no usage reports (nothing outside is reachable).
-os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
-os.environ.setdefault("DO_NOT_TRACK", "1")
+# vLLM on a CPU: a small KV cache instead of one sized from free memory, no hub and no usage
+# reports (nothing outside is reachable); its caches go to a folder of ours (vllm_env).
+VLLM_ENV = {
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "VLLM_NO_USAGE_STATS": "1",
+    "DO_NOT_TRACK": "1",
+}
 
 
 def engine_args() -> dict[str, Any]:
@@ -51,14 +54,19 @@ def engine_args() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def vllm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = Path(os.environ.get("VLLM_CACHE_ROOT") or tmp_path_factory.mktemp("vllm_cache"))
-    os.environ["VLLM_CACHE_ROOT"] = str(root)
-    return root
+def vllm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """VLLM_ENV and VLLM_CACHE_ROOT for the engines and servers of this lane (set only while
+    its tests run: the main lane's other tests see the environment unchanged)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var, value in VLLM_ENV.items():
+            mp.setenv(var, os.environ.get(var, value))
+        root = os.environ.get("VLLM_CACHE_ROOT") or str(tmp_path_factory.mktemp("vllm_cache"))
+        mp.setenv("VLLM_CACHE_ROOT", root)
+        yield
 
 
 @pytest.fixture(scope="session")
-def hf_model(small_model_path: Path, vllm_cache: Path) -> Path:
+def hf_model(small_model_path: Path, vllm_env: None) -> Path:
     """The smallest model as a float32 Hugging Face folder (converted once into the cache)."""
     if importlib.util.find_spec("vllm") is None:
         missing("vLLM (make setup-vllm, then .venv-vllm/bin/python -m pytest tests/vllm)",
