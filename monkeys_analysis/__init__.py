@@ -45,7 +45,7 @@ from ._guessing import GuessingCurve, guessing_curve
 from ._paired import PairedComparison, PairedPoint, compare_runs
 from ._passhat import PassHatCurve, pass_hat_curve, pass_hat_k
 from ._powerlaw import PowerLawFit, fit_power_law
-from ._precision import METHODS, Vote, precision_curve, votes_from_samples
+from ._precision import METHODS, Vote, VoteColumns, precision_curve, votes_from_samples
 from ._solvable import (
     MoreSamples,
     expected_new_solves,
@@ -79,6 +79,7 @@ __all__ = [
     "ProblemUsage",
     "RunCost",
     "Vote",
+    "VoteColumns",
     "as_counts",
     "base_vs_plus",
     "compare_runs",

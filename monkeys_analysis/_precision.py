@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
@@ -45,6 +46,21 @@ class Vote(NamedTuple):
 
 
 VoteLike = Vote | tuple[str | None, bool, float | None] | tuple[str | None, bool]
+
+
+@dataclass(frozen=True)
+class VoteColumns:
+    """One problem's votes as columns, the same votes as a list of :class:`Vote` in the same
+    order (and the same precision, draw for draw): ``answers`` numbers each distinct answer
+    by its first appearance (0, 1, ...; -1: no answer), ``correct`` and ``scores`` (NaN: no
+    score; None: none scored). For millions of samples: no Python object per sample."""
+
+    answers: NDArray[np.int64]
+    correct: NDArray[np.bool_]
+    scores: NDArray[np.float64] | None = None
+
+    def __len__(self) -> int:
+        return int(self.answers.size)
 
 
 class _HasPassed(Protocol):
@@ -90,7 +106,10 @@ class _Problem:
     vectors (rows of an (S, T) matrix), random ones drawn from the multivariate
     hypergeometric law: the cost does not grow with the number of samples."""
 
-    def __init__(self, votes: Sequence[VoteLike], method: Method) -> None:
+    def __init__(self, votes: Sequence[VoteLike] | VoteColumns, method: Method) -> None:
+        if isinstance(votes, VoteColumns):
+            self._init_columns(votes, method)
+            return
         codes: dict[str | None, int] = {}
         kinds: dict[tuple[int, bool, float], int] = {}
         of_sample = np.empty(len(votes), dtype=np.int64)
@@ -106,12 +125,54 @@ class _Problem:
             key = (code, bool(v[1]), math.inf if math.isnan(sc) else sc)
             of_sample[i] = kinds.setdefault(key, len(kinds))
         keys = list(kinds)
-        self.n = len(votes)
+        self._types(
+            of_sample,
+            np.array([k[0] for k in keys], dtype=np.int64),
+            np.array([1.0 if k[1] else 0.0 for k in keys]),
+            np.array([math.nan if math.isinf(k[2]) else k[2] for k in keys]),
+        )
+
+    def _init_columns(self, votes: VoteColumns, method: Method) -> None:
+        """The same types, in the same order (first appearance), from columns."""
+        n = len(votes)
+        sc = np.full(n, np.nan) if votes.scores is None else votes.scores.astype(np.float64)
+        if np.any(np.isinf(sc)):
+            raise ValueError("scores must be finite")
+        if method == "weighted_majority" and np.any(sc < 0):
+            raise ValueError("weighted_majority needs scores >= 0 (e.g. probabilities)")
+        table = np.column_stack(
+            [votes.answers.astype(np.float64), votes.correct.astype(np.float64), sc]
+        )
+        table[np.isnan(table[:, 2]), 2] = math.inf  # missing scores group together
+        if n:
+            uniq, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        else:
+            uniq, first, inverse = table, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        order = np.argsort(first, kind="stable")  # types numbered by first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        uniq = uniq[order]
+        score = uniq[:, 2].copy()
+        score[np.isinf(score)] = math.nan
+        self._types(
+            rank[np.ravel(inverse)].astype(np.int64),
+            uniq[:, 0].astype(np.int64),
+            uniq[:, 1].astype(np.float64),
+            score,
+        )
+
+    def _types(
+        self,
+        of_sample: NDArray[np.int64],
+        answer: NDArray[np.int64],
+        ok: NDArray[np.float64],
+        score: NDArray[np.float64],
+    ) -> None:
+        self.n = int(of_sample.size)
         self.of_sample = of_sample
-        self.count = np.bincount(of_sample, minlength=len(keys)).astype(np.int64)
-        answer = np.array([k[0] for k in keys], dtype=np.int64)
-        self.ok = np.array([1.0 if k[1] else 0.0 for k in keys])
-        self.score = np.array([math.nan if math.isinf(k[2]) else k[2] for k in keys])
+        self.count = np.bincount(of_sample, minlength=answer.size).astype(np.int64)
+        self.ok = ok
+        self.score = score
         # Which answer each type gives, as the types that give one sorted by answer, and where
         # each answer's run of types starts: per-answer sums are one `np.add.reduceat` (S x T),
         # never an (S x T) @ (T x A) product (10,000 samples can hold thousands of answers).
@@ -172,7 +233,7 @@ class _Problem:
 
 
 def precision_curve(
-    votes: Mapping[str, Sequence[VoteLike]],
+    votes: Mapping[str, Sequence[VoteLike] | VoteColumns],
     ks: ArrayLike,
     *,
     method: Method = "majority",
@@ -182,9 +243,9 @@ def precision_curve(
     """Mean over problems of the expected correctness of the selected answer, per ``k``.
 
     ``votes`` maps a problem to its samples as :class:`Vote` (or ``(answer, correct, score)``
-    tuples; see :func:`votes_from_samples`). ``subsets``: how many random size-k subsets per
-    problem and k (exact enumeration when there are no more subsets than that). See the
-    module doc for the rules, ties and NaN.
+    tuples, see :func:`votes_from_samples`; or :class:`VoteColumns`). ``subsets``: how many
+    random size-k subsets per problem and k (exact enumeration when there are no more subsets
+    than that). See the module doc for the rules, ties and NaN.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")

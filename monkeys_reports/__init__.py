@@ -6,7 +6,15 @@ verifier-free precision, and `model_shape` (parameters, layers, width of a run's
 the FLOPs count of `monkeys_analysis`).
 """
 
-from monkeys_reports._data import FORECAST_K, RunData, RunSummary, load_run, summarize_run
+from monkeys_reports._data import (
+    FORECAST_K,
+    ProblemColumns,
+    RunData,
+    RunSummary,
+    load_run,
+    summarize_run,
+    union_length,
+)
 from monkeys_reports._export import EXPORT_COLUMNS, EXPORT_FORMATS, export_rows, export_run
 from monkeys_reports._figures import (
     FORMATS,
@@ -23,7 +31,13 @@ from monkeys_reports._params import (
     parse_shape,
     read_gguf_header,
 )
-from monkeys_reports._precision import PrecisionCurves, answer_keys, build_votes, precision_curves
+from monkeys_reports._precision import (
+    PrecisionCurves,
+    answer_keys,
+    build_votes,
+    precision_curves,
+    score_run,
+)
 from monkeys_reports._report import (
     Comparison,
     Report,
@@ -56,6 +70,7 @@ __all__ = [
     "GGUFError",
     "Judge",
     "PrecisionCurves",
+    "ProblemColumns",
     "Report",
     "ReportOptions",
     "RunData",
@@ -81,9 +96,11 @@ __all__ = [
     "precision_figure",
     "read_gguf_header",
     "render",
+    "score_run",
     "scorer",
     "summarize_run",
     "summary_rows",
+    "union_length",
     "write_figures",
     "yes_probability",
 ]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from monkeys_analysis import (
     BetaBinomialFit,
@@ -27,25 +29,53 @@ from monkeys_analysis import (
     log_spaced_ks,
     pass_hat_curve,
     run_cost,
-    union_seconds,
 )
 from monkeys_reports._params import model_shape
 from monkeys_reports._stats import Outlook, RunGuessing, outlook, run_guessing, table_ks
-from monkeys_suites import Problem
-from store import RunRecord, SampleRecord, Store
+from monkeys_suites import Problem, ProblemKind
+from store import RunRecord, Store
+from verify import AnswerGroups, extract_answer
 
 FORECAST_K = 10_000
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ProblemColumns:
+    """One problem's samples as columns, in index order, with their attempt-0 verdicts
+    (`verified` False: none yet). ``answers``: for a final-answer problem, the answer group
+    of each verified sample (in order; -1: no final answer), numbered by first appearance,
+    ``answer_texts`` their representatives (`verify.AnswerGroups`); None otherwise."""
+
+    idx: IntArray
+    prompt_tokens: IntArray
+    completion_tokens: IntArray
+    truncated: BoolArray
+    gen_seconds: FloatArray
+    created_at: FloatArray
+    verified: BoolArray
+    passed: BoolArray  # False where unverified
+    verify_seconds: FloatArray  # NaN where unverified
+    verified_at: FloatArray  # NaN where unverified
+    answers: IntArray | None = None
+    answer_texts: tuple[str, ...] = ()
+
+    @property
+    def samples(self) -> int:
+        return int(self.idx.size)
 
 
 @dataclass(frozen=True)
 class RunData:
-    """Everything a report needs of one run, read once from the store."""
+    """Everything a report needs of one run, read once from the store as columns: per
+    problem, numbers and answer groups, never the texts (millions of samples fit)."""
 
     run: RunRecord
     problems: tuple[Problem, ...]
     counts: dict[str, tuple[int, int]]  # attempt-0 verdicts: (n verified, c passed)
-    samples: tuple[SampleRecord, ...]  # with the attempt-0 verdict (None: unverified)
-    verified_at: tuple[float | None, ...]  # when each sample's verdict was stored
+    columns: dict[str, ProblemColumns]  # every problem of the run, in run order
 
     @property
     def label(self) -> str:
@@ -56,51 +86,109 @@ class RunData:
     @property
     def truncated(self) -> int:
         """Samples cut off by max_tokens (in a chat run each is a failure)."""
-        return sum(1 for s in self.samples if s.truncated)
-
-    def by_problem(self) -> dict[str, list[SampleRecord]]:
-        out: dict[str, list[SampleRecord]] = {p.id: [] for p in self.problems}
-        for s in self.samples:
-            out.setdefault(s.problem_id, []).append(s)
-        return out
+        return sum(int(np.count_nonzero(c.truncated)) for c in self.columns.values())
 
     def usage(self) -> list[ProblemUsage]:
         """Per problem: prompt length (counted once), decoded lengths, solved."""
-        out = []
-        for pid, ss in self.by_problem().items():
-            out.append(
-                ProblemUsage(
-                    pid,
-                    prompt_tokens=max((s.prompt_tokens for s in ss), default=0),
-                    completion_tokens=tuple(s.completion_tokens for s in ss),
-                    solved=self.counts.get(pid, (0, 0))[1] > 0,
-                )
+        return [
+            ProblemUsage(
+                pid,
+                prompt_tokens=int(c.prompt_tokens.max(initial=0)),
+                completion_tokens=tuple(c.completion_tokens.tolist()),
+                solved=self.counts.get(pid, (0, 0))[1] > 0,
             )
-        return out
+            for pid, c in self.columns.items()
+        ]
+
+    def _generation(self) -> tuple[FloatArray, FloatArray]:
+        ends = _concat([c.created_at for c in self.columns.values()])
+        return ends - _concat([c.gen_seconds for c in self.columns.values()]), ends
 
     def busy_seconds(self) -> float:
         """Union of the generation intervals (the backend was busy)."""
-        return union_seconds((s.created_at - s.gen_seconds, s.created_at) for s in self.samples)
+        return union_length(*self._generation())
 
     def wall_seconds(self) -> float:
         """Union of generation and verification intervals (the run was active)."""
-        spans = [(s.created_at - s.gen_seconds, s.created_at) for s in self.samples]
-        for s, t in zip(self.samples, self.verified_at, strict=True):
-            if t is not None and s.verdict is not None:
-                spans.append((min(s.created_at, t - s.verdict.duration_s), t))
-        return union_seconds(spans)
+        starts, ends = self._generation()
+        cs = list(self.columns.values())
+        v = _concat([c.verified for c in cs]).astype(bool)
+        at = _concat([c.verified_at for c in cs])[v]
+        began = np.minimum(
+            _concat([c.created_at for c in cs])[v], at - _concat([c.verify_seconds for c in cs])[v]
+        )
+        return union_length(np.concatenate([starts, began]), np.concatenate([ends, at]))
+
+
+def _concat(parts: list[FloatArray] | list[BoolArray]) -> FloatArray:
+    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+
+def union_length(starts: FloatArray, ends: FloatArray) -> float:
+    """Total length of the union of the intervals [starts[i], ends[i]] (overlaps counted
+    once; empty ones ignored), in O(n log n) array operations: `union_seconds` for arrays."""
+    keep = ends > starts
+    a, b = starts[keep], ends[keep]
+    if a.size == 0:
+        return 0.0
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    reach = np.maximum.accumulate(b)  # furthest end so far
+    new = np.r_[True, a[1:] > reach[:-1]]  # a gap before: a new merged span starts
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:] - 1, a.size - 1]
+    return float(np.sum(reach[last] - a[first]))
+
+
+def _columns(rows: list[tuple[Any, ...]], answer: bool) -> ProblemColumns:
+    """One problem's `Store.iter_report_rows` as columns, its texts grouped and dropped."""
+    if rows:
+        idx, pt, ct, cut, gs, created, passed, dur, at, texts = zip(*rows, strict=True)
+    else:
+        idx = pt = ct = cut = gs = created = passed = dur = at = texts = ()
+    verified = np.array([p is not None for p in passed], dtype=bool)
+    answers: IntArray | None = None
+    reps: tuple[str, ...] = ()
+    if answer:
+        groups = AnswerGroups()
+        ids: dict[str, int] = {}
+        got = []
+        for t in texts:
+            if t is None:
+                continue  # unverified: no vote
+            a = extract_answer(t)
+            got.append(-1 if a is None else ids.setdefault(groups.key(a), len(ids)))
+        answers, reps = np.array(got, dtype=np.int64), tuple(ids)
+
+    def num(xs: tuple[Any, ...], dtype: type) -> Any:
+        return np.array([np.nan if x is None else x for x in xs], dtype=dtype)
+
+    return ProblemColumns(
+        idx=np.array(idx, dtype=np.int64),
+        prompt_tokens=np.array(pt, dtype=np.int64),
+        completion_tokens=np.array(ct, dtype=np.int64),
+        truncated=np.array(cut, dtype=bool),
+        gen_seconds=np.array(gs, dtype=np.float64),
+        created_at=np.array(created, dtype=np.float64),
+        verified=verified,
+        passed=np.array([bool(p) for p in passed], dtype=bool),
+        verify_seconds=num(dur, np.float64),
+        verified_at=num(at, np.float64),
+        answers=answers,
+        answer_texts=reps,
+    )
 
 
 def load_run(store: Store, run_id: int) -> RunData:
+    """A run as report columns, streamed problem by problem (`Store.iter_report_rows`)."""
     run = store.get_run(run_id)
-    rows = store.samples_verdict0(run_id)
-    return RunData(
-        run=run,
-        problems=tuple(store.run_problems(run_id)),
-        counts=store.counts(run_id),
-        samples=tuple(s for s, _ in rows),
-        verified_at=tuple(t for _, t in rows),
-    )
+    problems = tuple(store.run_problems(run_id))
+    answer = {p.id for p in problems if p.kind is ProblemKind.FINAL_ANSWER}
+    columns = {
+        pid: _columns(rows, pid in answer)
+        for pid, rows in store.iter_report_rows(run_id, texts=answer)
+    }
+    return RunData(run=run, problems=problems, counts=store.counts(run_id), columns=columns)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from monkeys_analysis import (
 from monkeys_reports._audit import audit_note
 from monkeys_reports._data import FORECAST_K, RunSummary, load_run, summarize_run
 from monkeys_reports._figures import cost_figure, coverage_figure, heatmap_figure, precision_figure
-from monkeys_reports._precision import PrecisionCurves, precision_curves
+from monkeys_reports._precision import PrecisionCurves, precision_curves, score_run
 from monkeys_reports._scorers import Scorer
 from monkeys_reports._statreport import (
     PairedEntry,
@@ -109,12 +109,13 @@ def build_report(store: Store, run_ids: Sequence[int], opts: ReportOptions) -> R
         if (note := audit_note(store, data)) is not None:
             audits.append(note)
         if opts.precision:
+            scores = (
+                None
+                if opts.scorer is None
+                else score_run(store, data, opts.scorer, workers=opts.score_workers)
+            )
             pc = precision_curves(
-                data,
-                scorer=opts.scorer,
-                scorer_name=opts.scorer_name,
-                subsets=opts.subsets,
-                workers=opts.score_workers,
+                data, scores=scores, scorer_name=opts.scorer_name, subsets=opts.subsets
             )
             if pc is not None:
                 precision[rid] = pc

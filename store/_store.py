@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -101,6 +101,11 @@ _LATEST_VERDICT_JOIN = (
     "WHERE w.run_id = s.run_id AND w.problem_id = s.problem_id AND w.idx = s.idx)"
 )
 _VERDICT_SELECT = ", ".join(f"v.{c.strip()}" for c in VERDICT_COLUMNS.split(","))
+REPORT_ROW = (
+    "idx, prompt_tokens, completion_tokens, truncated, gen_seconds, created_at, "
+    "passed (None: unverified), verify_seconds, verified_at, text"
+)
+"""The columns of `Store.iter_report_rows`."""
 
 # ---- the store -----------------------------------------------------------------------------
 
@@ -771,6 +776,39 @@ class Store:
                 while rows := cur.fetchmany(chunk):
                     for r in rows:
                         yield _sample_with_verdict(r[:-1]), r[-1]
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: read failed: {e}") from e
+        finally:
+            conn.close()
+
+    def iter_report_rows(
+        self, run_id: int, *, texts: Container[str] = frozenset()
+    ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+        """Per problem in run order, its samples in index order as `REPORT_ROW` tuples with
+        the attempt-0 verdict (what reports read: no metadata decoded, no record built);
+        the text only for the problems in `texts` and only of verified samples, else None.
+        One problem's rows in memory at a time; one snapshot, on a connection of its own."""
+        with self._read() as conn:
+            pids = self._require_run(conn, run_id)
+        conn = self._new_reader()
+        try:
+            conn.execute("BEGIN")
+            for pid in pids:
+                text = (
+                    "CASE WHEN v.passed IS NULL THEN NULL ELSE s.text END"
+                    if pid in texts
+                    else "NULL"
+                )
+                rows = conn.execute(
+                    "SELECT s.idx, s.prompt_tokens, s.completion_tokens, "
+                    "s.finish_reason = 'length', s.gen_seconds, s.created_at, v.passed, "
+                    f"v.duration_s, v.created_at, {text} "
+                    "FROM samples AS s LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
+                    "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
+                    "WHERE s.run_id = ? AND s.problem_id = ? ORDER BY s.idx",
+                    (run_id, pid),
+                ).fetchall()
+                yield pid, rows
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: read failed: {e}") from e
         finally:

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monkeys_analysis import METHODS, Vote, coverage_curve, precision_curve, votes_from_samples
+from monkeys_analysis import (
+    METHODS,
+    Vote,
+    VoteColumns,
+    coverage_curve,
+    precision_curve,
+    votes_from_samples,
+)
 from store import SampleRecord
 from verify import Status, Verdict
 
@@ -144,3 +151,35 @@ def test_votes_from_samples_reads_records() -> None:
     }
     assert precision_curve({"p": votes["p"]}, [3], method="best_of_k")[0] == 0.0
     assert precision_curve({"p": votes["p"]}, [3])[0] == pytest.approx(0.5)  # a tie 4 / 5
+
+
+def _columns(votes: list[VoteT]) -> VoteColumns:
+    """`votes` as columns: answers numbered by first appearance, no score as NaN."""
+    ids: dict[str, int] = {}
+    answers = [-1 if a is None else ids.setdefault(a, len(ids)) for a, _, _ in votes]
+    scores = [np.nan if s is None else s for _, _, s in votes]
+    return VoteColumns(
+        np.array(answers, dtype=np.int64),
+        np.array([ok for _, ok, _ in votes], dtype=bool),
+        np.array(scores, dtype=np.float64),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(vote, min_size=1, max_size=40), min_size=1, max_size=4),
+    st.sampled_from(METHODS),
+    st.integers(0, 3),
+)
+def test_vote_columns_give_the_same_curve_draw_for_draw(
+    problems: list[list[VoteT]], method: str, seed: int
+) -> None:
+    """Columns and lists of votes: the same types in the same order, so the same random
+    subsets and the same values, exact and sampled."""
+    as_lists = {f"p{i}": v for i, v in enumerate(problems)}
+    as_columns = {p: _columns(v) for p, v in as_lists.items()}
+    ks = [1, 2, 3, 5, 8, 40]
+    for subsets in (5, 100):
+        want = precision_curve(as_lists, ks, method=method, subsets=subsets, seed=seed)  # type: ignore[arg-type]
+        got = precision_curve(as_columns, ks, method=method, subsets=subsets, seed=seed)  # type: ignore[arg-type]
+        assert np.array_equal(got, want, equal_nan=True)

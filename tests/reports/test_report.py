@@ -3,6 +3,7 @@ computations, the figures written, the CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from monkeys_reports import (
     load_run,
     make_scorer,
     precision_curves,
+    score_run,
     summarize_run,
     write_figures,
 )
@@ -70,11 +72,11 @@ def test_run_summary_numbers_by_hand(world: World) -> None:
 
 def _brute_precision(votes: list[tuple[str | None, bool, float]], k: int, rule: str) -> float:
     """Expected correctness of the pick, over every size-k subset (ties averaged)."""
-    vals = []
+    vals: list[float] = []
     for sub in itertools.combinations(votes, k):
         if rule == "best":
             top = max(s for _, _, s in sub)
-            vals.append(np.mean([ok for _, ok, s in sub if s == top]))
+            vals.append(float(np.mean([ok for _, ok, s in sub if s == top])))
             continue
         weight: dict[str, float] = {}
         for a, _, s in sub:
@@ -85,17 +87,20 @@ def _brute_precision(votes: list[tuple[str | None, bool, float]], k: int, rule: 
             continue
         top_w = max(weight.values())
         tied = [a for a, w in weight.items() if np.isclose(w, top_w)]
-        vals.append(np.mean([np.mean([ok for b, ok, _ in votes if b == a]) for a in tied]))
+        vals.append(float(np.mean([np.mean([ok for b, ok, _ in votes if b == a]) for a in tied])))
     return float(np.mean(vals))
 
 
 def test_votes_and_precision_against_brute_force(world: World) -> None:
     with Store.open(world.db) as store:
         data = load_run(store, world.run_a)
-    scorer = make_scorer("mean_logprob")
-    votes = build_votes(
-        data, {(s.problem_id, s.idx): scorer(data.problems[0], s) for s in data.samples}
-    )
+        scorer = make_scorer("mean_logprob")
+        scores = score_run(store, data, scorer)
+        want_scores = {
+            (s.problem_id, s.idx): scorer(data.problems[0], s) for s in store.samples(data.run.id)
+        }
+    assert scores == want_scores
+    votes = build_votes(data, scores)
     # equivalent answers vote together: "4.0" with "4", "\frac{1}{2}" with "0.5"
     assert [(a, ok) for a, ok, _ in votes["q0"]] == [
         ("4", True),
@@ -116,7 +121,7 @@ def test_votes_and_precision_against_brute_force(world: World) -> None:
         ("1/3", False),
     ]
     assert votes["q0"][0][2] == pytest.approx(np.exp(-0.2))
-    pc = precision_curves(data, scorer=scorer, scorer_name="mean_logprob", subsets=2000)
+    pc = precision_curves(data, scores=scores, scorer_name="mean_logprob", subsets=2000)
     assert pc is not None and list(pc.ks) == [1, 2, 3, 4] and pc.problems == 3
     assert pc.majority is not None and pc.best_of_k is not None and pc.weighted is not None
     scored = {pid: [(a, ok, float(s or 0.0)) for a, ok, s in v] for pid, v in votes.items()}
@@ -248,9 +253,10 @@ def test_code_runs_have_no_majority_vote(world: World) -> None:
     """Only final-answer problems have answers to vote on; without a scorer, nothing."""
     with Store.open(world.db) as store:
         data = load_run(store, world.run_b)
+        scores = score_run(store, data, make_scorer("mean_logprob"))
     assert build_votes(data)["q0"][0][:2] == ("4", True)
-    no_answers = type(data)(
-        run=data.run,
+    no_answers = dataclasses.replace(
+        data,
         problems=tuple(
             p.__class__(
                 id=p.id,
@@ -261,10 +267,7 @@ def test_code_runs_have_no_majority_vote(world: World) -> None:
             )
             for p in data.problems
         ),
-        counts=data.counts,
-        samples=data.samples,
-        verified_at=data.verified_at,
     )
     assert precision_curves(no_answers) is None
-    pc = precision_curves(no_answers, scorer=make_scorer("mean_logprob"), scorer_name="m")
+    pc = precision_curves(no_answers, scores=scores, scorer_name="m")
     assert pc is not None and pc.majority is None and pc.best_of_k is not None
