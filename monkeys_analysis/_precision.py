@@ -180,6 +180,13 @@ class _Problem:
         self.by_answer = has[np.argsort(answer[has], kind="stable")]
         sorted_answers = answer[self.by_answer]
         self.starts = np.flatnonzero(np.r_[True, sorted_answers[1:] != sorted_answers[:-1]])
+        # One type per answer (no scores, every sample of an answer equally right: the usual
+        # case): a majority needs no per-answer sums, only the types (see `_majority`).
+        self.one_per_answer = self.starts.size == self.by_answer.size and bool(
+            np.all(np.isnan(score))
+        )
+        self.no_answer = np.flatnonzero(answer < 0)
+        self.right_types = np.flatnonzero(ok > 0)
 
     def subsets(self, k: int, limit: int, rng: np.random.Generator) -> NDArray[np.int64]:
         """Type counts (S, T) of all size-k subsets of the samples when there are at most
@@ -212,6 +219,8 @@ class _Problem:
             return float(np.mean(vals))
         if self.by_answer.size == 0:
             return 0.0  # no sample gives an answer: nothing is ever picked right
+        if method == "majority" and self.one_per_answer:
+            return self._majority(x)
 
         def per_answer(m: NDArray[np.float64]) -> NDArray[np.float64]:
             """(S, T) per type -> (S, A) per answer."""
@@ -229,6 +238,20 @@ class _Problem:
         frac = np.where(count > 0, right / np.maximum(count, 1.0), 0.0)
         n_tied = tied.sum(axis=1)
         vals = np.where(n_tied > 0, (tied * frac).sum(axis=1) / np.maximum(n_tied, 1), 0.0)
+        return float(np.mean(vals))
+
+    def _majority(self, x: NDArray[np.int64]) -> float:
+        """`value` of a majority vote with one type per answer, on integer counts only: the
+        same numbers bit for bit (a tied answer's fraction right is exactly 0 or 1, so its
+        sums are exact whatever their order), without the per-answer sums of floats."""
+        if self.no_answer.size:
+            x = x.copy()
+            x[:, self.no_answer] = 0  # no answer abstains
+        top = x.max(axis=1, keepdims=True)
+        tied = (x == top) & (top > 0)
+        n_tied = np.count_nonzero(tied, axis=1)
+        right = np.count_nonzero(tied[:, self.right_types], axis=1)
+        vals = np.where(n_tied > 0, right / np.maximum(n_tied, 1), 0.0)
         return float(np.mean(vals))
 
 

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from monkeys_analysis import (
@@ -19,6 +19,7 @@ from monkeys_analysis import (
     precision_curve,
     votes_from_samples,
 )
+from monkeys_analysis._precision import _Problem
 from store import SampleRecord
 from verify import Status, Verdict
 
@@ -183,3 +184,27 @@ def test_vote_columns_give_the_same_curve_draw_for_draw(
         want = precision_curve(as_lists, ks, method=method, subsets=subsets, seed=seed)  # type: ignore[arg-type]
         got = precision_curve(as_columns, ks, method=method, subsets=subsets, seed=seed)  # type: ignore[arg-type]
         assert np.array_equal(got, want, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d", None]), st.booleans()),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 60),
+)
+def test_majority_on_integer_counts_is_the_per_answer_sums_bit_for_bit(
+    votes: list[tuple[str | None, bool]], k: int
+) -> None:
+    """One type per answer: the integer-count majority gives exactly what the per-answer sums
+    of floats give, on the same random subsets."""
+    assume(any(a is not None for a, _ in votes))
+    right = {a: ok for a, ok in votes}  # every sample of an answer equally right
+    p = _Problem([(a, right[a], None) for a, _ in votes], "majority")
+    assert p.one_per_answer
+    x = p.subsets(min(k, p.n), 100, np.random.default_rng(k))
+    fast = p.value(x, "majority")
+    p.one_per_answer = False
+    assert p.value(x, "majority") == fast
