@@ -4,9 +4,8 @@ and what the run cost."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -140,42 +139,39 @@ def union_length(starts: FloatArray, ends: FloatArray) -> float:
     return float(np.sum(reach[last] - a[first]))
 
 
-def _columns(rows: list[tuple[Any, ...]], answer: bool) -> ProblemColumns:
-    """One problem's `Store.iter_report_rows` as columns, its texts grouped and dropped."""
-    if rows:
-        idx, pt, ct, cut, gs, created, passed, dur, at, texts = zip(*rows, strict=True)
-    else:
-        idx = pt = ct = cut = gs = created = passed = dur = at = texts = ()
-    verified = np.array([p is not None for p in passed], dtype=bool)
-    answers: IntArray | None = None
-    reps: tuple[str, ...] = ()
-    if answer:
-        groups = AnswerGroups()
-        ids: dict[str, int] = {}
-        got = []
-        for t in texts:
-            if t is None:
-                continue  # unverified: no vote
-            a = extract_answer(t)
-            got.append(-1 if a is None else ids.setdefault(groups.key(a), len(ids)))
-        answers, reps = np.array(got, dtype=np.int64), tuple(ids)
+def answer_groups(texts: Sequence[str]) -> tuple[IntArray, tuple[str, ...]]:
+    """The final answer of each text as its group's number, groups numbered by first
+    appearance (-1: no final answer), and each group's representative (the first answer of
+    its kind, `verify.AnswerGroups`)."""
+    groups = AnswerGroups()
+    ids: dict[str, int] = {}
+    got = []
+    for t in texts:
+        a = extract_answer(t)
+        got.append(-1 if a is None else ids.setdefault(groups.key(a), len(ids)))
+    return np.array(got, dtype=np.int64), tuple(ids)
 
-    def num(xs: tuple[Any, ...], dtype: type) -> Any:
-        return np.array([np.nan if x is None else x for x in xs], dtype=dtype)
 
+def _columns(
+    rows: list[tuple[int | float, ...]], answers: tuple[IntArray, tuple[str, ...]] | None
+) -> ProblemColumns:
+    """One problem's `Store.iter_report_rows` numbers as columns."""
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 9)
+    idx, pt, ct, cut, gs, created, passed, dur, at = table.T
+    verified = passed >= 0
     return ProblemColumns(
-        idx=np.array(idx, dtype=np.int64),
-        prompt_tokens=np.array(pt, dtype=np.int64),
-        completion_tokens=np.array(ct, dtype=np.int64),
-        truncated=np.array(cut, dtype=bool),
-        gen_seconds=np.array(gs, dtype=np.float64),
-        created_at=np.array(created, dtype=np.float64),
+        idx=idx.astype(np.int64),
+        prompt_tokens=pt.astype(np.int64),
+        completion_tokens=ct.astype(np.int64),
+        truncated=cut > 0,
+        gen_seconds=gs.copy(),
+        created_at=created.copy(),
         verified=verified,
-        passed=np.array([bool(p) for p in passed], dtype=bool),
-        verify_seconds=num(dur, np.float64),
-        verified_at=num(at, np.float64),
-        answers=answers,
-        answer_texts=reps,
+        passed=passed > 0,
+        verify_seconds=np.where(verified, dur, np.nan),
+        verified_at=np.where(verified, at, np.nan),
+        answers=None if answers is None else answers[0],
+        answer_texts=() if answers is None else answers[1],
     )
 
 
@@ -185,8 +181,8 @@ def load_run(store: Store, run_id: int) -> RunData:
     problems = tuple(store.run_problems(run_id))
     answer = {p.id for p in problems if p.kind is ProblemKind.FINAL_ANSWER}
     columns = {
-        pid: _columns(rows, pid in answer)
-        for pid, rows in store.iter_report_rows(run_id, texts=answer)
+        pid: _columns(rows, answer_groups(texts) if pid in answer else None)
+        for pid, rows, texts in store.iter_report_rows(run_id, texts=answer)
     }
     return RunData(run=run, problems=problems, counts=store.counts(run_id), columns=columns)
 

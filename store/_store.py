@@ -102,10 +102,17 @@ _LATEST_VERDICT_JOIN = (
 )
 _VERDICT_SELECT = ", ".join(f"v.{c.strip()}" for c in VERDICT_COLUMNS.split(","))
 REPORT_ROW = (
-    "idx, prompt_tokens, completion_tokens, truncated, gen_seconds, created_at, "
-    "passed (None: unverified), verify_seconds, verified_at, text"
+    "idx",
+    "prompt_tokens",
+    "completion_tokens",
+    "truncated",  # 1: cut off by max_tokens
+    "gen_seconds",
+    "created_at",
+    "passed",  # attempt-0 verdict: 1 passed, 0 failed, -1 unverified
+    "verify_seconds",  # 0 where unverified
+    "verified_at",  # 0 where unverified
 )
-"""The columns of `Store.iter_report_rows`."""
+"""The columns of `Store.iter_report_rows`' numbers, all plain numbers (no NULL)."""
 
 # ---- the store -----------------------------------------------------------------------------
 
@@ -783,32 +790,37 @@ class Store:
 
     def iter_report_rows(
         self, run_id: int, *, texts: Container[str] = frozenset()
-    ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
-        """Per problem in run order, its samples in index order as `REPORT_ROW` tuples with
-        the attempt-0 verdict (what reports read: no metadata decoded, no record built);
-        the text only for the problems in `texts` and only of verified samples, else None.
-        One problem's rows in memory at a time; one snapshot, on a connection of its own."""
+    ) -> Iterator[tuple[str, list[tuple[int | float, ...]], list[str]]]:
+        """Per problem in run order: its samples in index order as `REPORT_ROW` tuples of
+        numbers with the attempt-0 verdict (what reports read: no metadata decoded, no record
+        built), and for the problems in `texts` the texts of its verified samples in index
+        order (else []). One problem in memory at a time; one snapshot, on a connection of its
+        own, so the caller may read the store meanwhile."""
         with self._read() as conn:
             pids = self._require_run(conn, run_id)
         conn = self._new_reader()
+        join = (
+            "FROM samples AS s LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
+            "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
+            "WHERE s.run_id = ? AND s.problem_id = ? "
+        )
         try:
             conn.execute("BEGIN")
             for pid in pids:
-                text = (
-                    "CASE WHEN v.passed IS NULL THEN NULL ELSE s.text END"
-                    if pid in texts
-                    else "NULL"
-                )
                 rows = conn.execute(
                     "SELECT s.idx, s.prompt_tokens, s.completion_tokens, "
-                    "s.finish_reason = 'length', s.gen_seconds, s.created_at, v.passed, "
-                    f"v.duration_s, v.created_at, {text} "
-                    "FROM samples AS s LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
-                    "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
-                    "WHERE s.run_id = ? AND s.problem_id = ? ORDER BY s.idx",
+                    "s.finish_reason = 'length', s.gen_seconds, s.created_at, "
+                    "coalesce(v.passed, -1), coalesce(v.duration_s, 0), "
+                    f"coalesce(v.created_at, 0) {join} ORDER BY s.idx",
                     (run_id, pid),
                 ).fetchall()
-                yield pid, rows
+                got = []
+                if pid in texts:
+                    got = conn.execute(
+                        f"SELECT s.text {join} AND v.passed IS NOT NULL ORDER BY s.idx",
+                        (run_id, pid),
+                    ).fetchall()
+                yield pid, rows, [t for (t,) in got]
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: read failed: {e}") from e
         finally:
