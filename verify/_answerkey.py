@@ -82,7 +82,7 @@ def _plain_value(answer: str) -> float | None:
     the answer itself and its value's bins: an equivalent answer in another spelling has the
     same value, so it still meets it in a bin."""
     if _FAST_NUMBER.fullmatch(answer):
-        return float(Fraction(answer))
+        return float(answer)  # correctly rounded, as float(Fraction(answer)) is
     m = _FAST_FRACTION.fullmatch(answer)
     if m is None:
         return None
@@ -171,10 +171,10 @@ class AnswerGroups:
             return rep
         keys = answer_keys_of(answer)
         candidates = {r for k in keys.lookup for r in self._filed.get(k, ())}
-        rep = next(
-            (r for r in sorted(candidates, key=self._order.__getitem__) if self.match(answer, r)),
-            answer,
-        )
+        rep = answer  # a new group unless an earlier representative matches
+        if candidates:
+            order = sorted(candidates, key=self._order.__getitem__)
+            rep = next((r for r in order if self.match(answer, r)), answer)
         if rep == answer:
             self._order[answer] = len(self._order)
             for k in keys.own:
