@@ -55,6 +55,9 @@ _ANSWER_IS_RE = re.compile(
 
 def _braced(text: str, start: int) -> tuple[str, int] | None:
     """The content of the brace group opening at text[start - 1] == "{", and its end."""
+    close = text.find("}", start)
+    if close >= 0 and "{" not in text[start:close] and "\\" not in text[start:close]:
+        return text[start:close], close + 1  # no nesting, no escapes (most answers)
     depth, i = 1, start
     while i < len(text):
         ch = text[i]

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify import answers_match, extract_answer, normalize_answer, parse_answer
+from verify._math import _braced
 
 # (candidate, reference) pairs that must match: forms seen in MATH / GSM8K / model output
 EQUIVALENT = [
@@ -214,3 +215,25 @@ def test_comparisons_are_fast() -> None:
     for a, b in EQUIVALENT:
         answers_match(a, b)
     assert (time.monotonic() - t) / len(EQUIVALENT) < 0.05
+
+
+def _braced_by_scan(text: str, start: int) -> tuple[str, int] | None:
+    """The brace group by a scan of every character (escapes skipped, nesting counted)."""
+    depth, i = 1, start
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start:i], i + 1
+        i += 1
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab{}\\ 1", max_size=30), st.integers(0, 31))
+def test_braced_is_the_character_scan(text: str, start: int) -> None:
+    """The no-nesting shortcut of `_braced` gives what the full scan gives."""
+    start = min(start, len(text))
+    assert _braced(text, start) == _braced_by_scan(text, start)
