@@ -3,6 +3,7 @@ and what the run cost."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from monkeys_analysis import (
 from monkeys_reports._params import model_shape
 from monkeys_reports._stats import Outlook, RunGuessing, outlook, run_guessing, table_ks
 from monkeys_suites import Problem, ProblemKind
-from store import RunRecord, Store
+from store import ReportRows, RunRecord, Store
 from verify import AnswerGroups, extract_answer
 
 FORECAST_K = 10_000
@@ -152,13 +153,24 @@ def answer_groups(texts: Sequence[str]) -> tuple[IntArray, tuple[str, ...]]:
     return np.array(got, dtype=np.int64), tuple(ids)
 
 
-def _columns(
-    rows: list[tuple[int | float, ...]], answers: tuple[IntArray, tuple[str, ...]] | None
-) -> ProblemColumns:
-    """One problem's `Store.iter_report_rows` numbers as columns."""
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), 9)
-    idx, pt, ct, cut, gs, created, passed, dur, at = table.T
-    verified = passed >= 0
+def _columns(rows: ReportRows, answer: bool) -> ProblemColumns:
+    """One problem's `Store.iter_report_rows` as columns; its texts grouped, not kept."""
+    table = np.array(rows.samples, dtype=np.float64).reshape(len(rows.samples), 6)
+    idx, pt, ct, cut, gs, created = table.T
+    v = np.array(rows.verdicts, dtype=np.float64).reshape(len(rows.verdicts), 4)
+    v = v[np.isin(v[:, 0], idx)]  # (a verdict always has its sample: a guard)
+    at = np.searchsorted(idx, v[:, 0])  # each verdict's sample (both in index order)
+    verified = np.zeros(idx.size, dtype=bool)
+    verified[at] = True
+    passed = np.zeros(idx.size, dtype=bool)
+    passed[at] = v[:, 1] > 0
+    verify_seconds = np.full(idx.size, np.nan)
+    verify_seconds[at] = v[:, 2]
+    verified_at = np.full(idx.size, np.nan)
+    verified_at[at] = v[:, 3]
+    answers = None
+    if answer:
+        answers = answer_groups(list(itertools.compress(rows.texts, verified.tolist())))
     return ProblemColumns(
         idx=idx.astype(np.int64),
         prompt_tokens=pt.astype(np.int64),
@@ -167,9 +179,9 @@ def _columns(
         gen_seconds=gs.copy(),
         created_at=created.copy(),
         verified=verified,
-        passed=passed > 0,
-        verify_seconds=np.where(verified, dur, np.nan),
-        verified_at=np.where(verified, at, np.nan),
+        passed=passed,
+        verify_seconds=verify_seconds,
+        verified_at=verified_at,
         answers=None if answers is None else answers[0],
         answer_texts=() if answers is None else answers[1],
     )
@@ -181,8 +193,8 @@ def load_run(store: Store, run_id: int) -> RunData:
     problems = tuple(store.run_problems(run_id))
     answer = {p.id for p in problems if p.kind is ProblemKind.FINAL_ANSWER}
     columns = {
-        pid: _columns(rows, answer_groups(texts) if pid in answer else None)
-        for pid, rows, texts in store.iter_report_rows(run_id, texts=answer)
+        rows.problem_id: _columns(rows, rows.problem_id in answer)
+        for rows in store.iter_report_rows(run_id, texts=answer)
     }
     return RunData(run=run, problems=problems, counts=store.counts(run_id), columns=columns)
 

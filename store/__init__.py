@@ -18,7 +18,7 @@ from store._records import (
     clean_text,
 )
 from store._schema import APP, META_TABLE, MIGRATIONS_TABLE
-from store._store import Store
+from store._store import REPORT_ROW, REPORT_VERDICT, ReportRows, Store
 
 __all__ = [
     "APP",
@@ -26,11 +26,14 @@ __all__ = [
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
     "POLICIES",
+    "REPORT_ROW",
+    "REPORT_VERDICT",
     "RUN_STATUSES",
     "Migration",
     "Migrations",
     "PolicyName",
     "PromptFormatName",
+    "ReportRows",
     "RunRecord",
     "RunSpec",
     "RunStatus",

@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -108,11 +109,21 @@ REPORT_ROW = (
     "truncated",  # 1: cut off by max_tokens
     "gen_seconds",
     "created_at",
-    "passed",  # attempt-0 verdict: 1 passed, 0 failed, -1 unverified
-    "verify_seconds",  # 0 where unverified
-    "verified_at",  # 0 where unverified
 )
-"""The columns of `Store.iter_report_rows`' numbers, all plain numbers (no NULL)."""
+"""The columns of `Store.iter_report_rows`' samples."""
+REPORT_VERDICT = ("idx", "passed", "duration_s", "created_at")
+"""The columns of `Store.iter_report_rows`' attempt-0 verdicts."""
+
+
+@dataclass(frozen=True)
+class ReportRows:
+    """One problem's samples as `Store.iter_report_rows` reads them (index order)."""
+
+    problem_id: str
+    samples: list[tuple[int | float, ...]]  # REPORT_ROW
+    verdicts: list[tuple[int | float, ...]]  # REPORT_VERDICT, of the verified samples
+    texts: list[str]  # every sample's, or [] when not asked
+
 
 # ---- the store -----------------------------------------------------------------------------
 
@@ -790,37 +801,37 @@ class Store:
 
     def iter_report_rows(
         self, run_id: int, *, texts: Container[str] = frozenset()
-    ) -> Iterator[tuple[str, list[tuple[int | float, ...]], list[str]]]:
-        """Per problem in run order: its samples in index order as `REPORT_ROW` tuples of
-        numbers with the attempt-0 verdict (what reports read: no metadata decoded, no record
-        built), and for the problems in `texts` the texts of its verified samples in index
-        order (else []). One problem in memory at a time; one snapshot, on a connection of its
-        own, so the caller may read the store meanwhile."""
+    ) -> Iterator[ReportRows]:
+        """Per problem in run order, what reports read of its samples, in index order: their
+        numbers (`REPORT_ROW`), their attempt-0 verdicts (`REPORT_VERDICT`), and for the
+        problems in `texts` every sample's text (else []): no metadata decoded, no record
+        built, no join (three scans along the primary keys). One problem in memory at a time;
+        one snapshot, on a connection of its own, so the caller may read the store meanwhile."""
         with self._read() as conn:
             pids = self._require_run(conn, run_id)
         conn = self._new_reader()
-        join = (
-            "FROM samples AS s LEFT JOIN verdicts AS v ON v.run_id = s.run_id "
-            "AND v.problem_id = s.problem_id AND v.idx = s.idx AND v.attempt = 0 "
-            "WHERE s.run_id = ? AND s.problem_id = ? "
-        )
         try:
             conn.execute("BEGIN")
             for pid in pids:
+                key = (run_id, pid)
                 rows = conn.execute(
-                    "SELECT s.idx, s.prompt_tokens, s.completion_tokens, "
-                    "s.finish_reason = 'length', s.gen_seconds, s.created_at, "
-                    "coalesce(v.passed, -1), coalesce(v.duration_s, 0), "
-                    f"coalesce(v.created_at, 0) {join} ORDER BY s.idx",
-                    (run_id, pid),
+                    "SELECT idx, prompt_tokens, completion_tokens, finish_reason = 'length', "
+                    "gen_seconds, created_at FROM samples "
+                    "WHERE run_id = ? AND problem_id = ? ORDER BY idx",
+                    key,
+                ).fetchall()
+                verdicts = conn.execute(
+                    "SELECT idx, passed, duration_s, created_at FROM verdicts "
+                    "WHERE run_id = ? AND problem_id = ? AND attempt = 0 ORDER BY idx",
+                    key,
                 ).fetchall()
                 got = []
                 if pid in texts:
                     got = conn.execute(
-                        f"SELECT s.text {join} AND v.passed IS NOT NULL ORDER BY s.idx",
-                        (run_id, pid),
+                        "SELECT text FROM samples WHERE run_id = ? AND problem_id = ? ORDER BY idx",
+                        key,
                     ).fetchall()
-                yield pid, rows, [t for (t,) in got]
+                yield ReportRows(pid, rows, verdicts, [t for (t,) in got])
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: read failed: {e}") from e
         finally:
