@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -153,8 +157,8 @@ def answer_groups(texts: Sequence[str]) -> tuple[IntArray, tuple[str, ...]]:
     return np.array(got, dtype=np.int64), tuple(ids)
 
 
-def _columns(rows: ReportRows, answer: bool) -> ProblemColumns:
-    """One problem's `Store.iter_report_rows` as columns; its texts grouped, not kept."""
+def _columns(rows: ReportRows) -> ProblemColumns:
+    """One problem's `Store.iter_report_rows` numbers as columns (no answers yet)."""
     table = np.array(rows.samples, dtype=np.float64).reshape(len(rows.samples), 6)
     idx, pt, ct, cut, gs, created = table.T
     v = np.array(rows.verdicts, dtype=np.float64).reshape(len(rows.verdicts), 4)
@@ -168,9 +172,6 @@ def _columns(rows: ReportRows, answer: bool) -> ProblemColumns:
     verify_seconds[at] = v[:, 2]
     verified_at = np.full(idx.size, np.nan)
     verified_at[at] = v[:, 3]
-    answers = None
-    if answer:
-        answers = answer_groups(list(itertools.compress(rows.texts, verified.tolist())))
     return ProblemColumns(
         idx=idx.astype(np.int64),
         prompt_tokens=pt.astype(np.int64),
@@ -182,21 +183,61 @@ def _columns(rows: ReportRows, answer: bool) -> ProblemColumns:
         passed=passed,
         verify_seconds=verify_seconds,
         verified_at=verified_at,
-        answers=None if answers is None else answers[0],
-        answer_texts=() if answers is None else answers[1],
     )
 
 
-def load_run(store: Store, run_id: int) -> RunData:
-    """A run as report columns, streamed problem by problem (`Store.iter_report_rows`)."""
+#: verified final-answer samples above which `load_run` groups answers in worker processes
+PARALLEL_MIN = 200_000
+Groups = tuple[IntArray, tuple[str, ...]]
+
+
+def load_run(store: Store, run_id: int, *, workers: int | None = None) -> RunData:
+    """A run as report columns, streamed problem by problem (`Store.iter_report_rows`); the
+    texts of final-answer problems are grouped (`answer_groups`) and dropped. `workers`
+    processes group them (None: one per CPU, up to 4, when the run has more than
+    `PARALLEL_MIN` verified final-answer samples, else 1: here), a few problems in flight."""
     run = store.get_run(run_id)
     problems = tuple(store.run_problems(run_id))
+    counts = store.counts(run_id)
     answer = {p.id for p in problems if p.kind is ProblemKind.FINAL_ANSWER}
-    columns = {
-        rows.problem_id: _columns(rows, rows.problem_id in answer)
-        for rows in store.iter_report_rows(run_id, texts=answer)
-    }
-    return RunData(run=run, problems=problems, counts=store.counts(run_id), columns=columns)
+    if workers is None:
+        many = sum(counts.get(pid, (0, 0))[0] for pid in answer) > PARALLEL_MIN
+        workers = min(4, len(os.sched_getaffinity(0))) if many else 1
+    columns: dict[str, ProblemColumns] = {}
+    pending: deque[tuple[str, Future[Groups]]] = deque()
+
+    def attach(pid: str, groups: Groups) -> None:
+        columns[pid] = replace(columns[pid], answers=groups[0], answer_texts=groups[1])
+
+    def settle(limit: int) -> None:
+        while len(pending) > limit:
+            pid, fut = pending.popleft()
+            attach(pid, fut.result())
+
+    # fork: a worker starts at once and only groups the texts it is sent (never touches the
+    # store); spawn would import the caller's main module (the CLI) again in each worker
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        if workers > 1 and answer
+        else None
+    )
+    try:
+        for rows in store.iter_report_rows(run_id, texts=answer):
+            pid = rows.problem_id
+            c = columns[pid] = _columns(rows)
+            if pid not in answer:
+                continue
+            texts = list(itertools.compress(rows.texts, c.verified.tolist()))
+            if pool is None:
+                attach(pid, answer_groups(texts))
+            else:
+                pending.append((pid, pool.submit(answer_groups, texts)))
+                settle(2 * workers)
+        settle(0)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return RunData(run=run, problems=problems, counts=counts, columns=columns)
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,16 @@ def test_union_length_is_union_seconds() -> None:
         b = a + rng.uniform(-5, 10, n)  # some empty (end before start)
         want = union_seconds(zip(a.tolist(), b.tolist(), strict=True))
         assert union_length(a, b) == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_answers_grouped_in_worker_processes_are_the_same(random_db: tuple[Path, int]) -> None:
+    """`load_run` with 2 worker processes grouping the answers: the same groups, in order."""
+    db, run_id = random_db
+    with Store.open(db) as store:
+        here, there = load_run(store, run_id, workers=1), load_run(store, run_id, workers=2)
+    assert build_votes(here) == build_votes(there)
+    for pid, c in here.columns.items():
+        d = there.columns[pid]
+        assert c.answers is not None and d.answers is not None
+        assert np.array_equal(c.answers, d.answers) and c.answer_texts == d.answer_texts
+        assert np.array_equal(c.passed, d.passed) and np.array_equal(c.idx, d.idx)
