@@ -100,6 +100,16 @@ def votes_from_samples(
     return out
 
 
+def _comb_at_most(n: int, k: int, limit: int) -> bool:
+    """C(n, k) <= limit, without computing C(10,000, 5,000) in full."""
+    c = 1
+    for i in range(min(k, n - k)):
+        c = c * (n - i) // (i + 1)  # C(n, i + 1), exact
+        if c > limit:
+            return False
+    return (c if k <= n else 0) <= limit  # C(n, k), 0 when k > n
+
+
 class _Problem:
     """One problem's samples grouped into *types*: distinct (answer, correct, score). A subset
     of samples matters only through how many of each type it holds, so subsets are count
@@ -192,7 +202,7 @@ class _Problem:
         """Type counts (S, T) of all size-k subsets of the samples when there are at most
         ``limit`` of them (exact), else of ``limit`` uniformly random ones."""
         t = self.count.size
-        if math.comb(self.n, k) <= limit:
+        if _comb_at_most(self.n, k, limit):
             idx = np.array(list(itertools.combinations(range(self.n), k)), dtype=np.int64)
             rows = np.repeat(np.arange(idx.shape[0]), k)
             flat = rows * t + self.of_sample[idx.ravel()]
@@ -207,6 +217,8 @@ class _Problem:
 
     def value(self, x: NDArray[np.int64], method: Method) -> float:
         """Mean expected correctness of the pick over the subsets (rows of type counts)."""
+        if method == "majority" and self.one_per_answer:
+            return self._majority(x)
         xf = x.astype(np.float64)
         if method == "best_of_k":
             has = (x > 0) & ~np.isnan(self.score)[None, :]
@@ -219,8 +231,6 @@ class _Problem:
             return float(np.mean(vals))
         if self.by_answer.size == 0:
             return 0.0  # no sample gives an answer: nothing is ever picked right
-        if method == "majority" and self.one_per_answer:
-            return self._majority(x)
 
         def per_answer(m: NDArray[np.float64]) -> NDArray[np.float64]:
             """(S, T) per type -> (S, A) per answer."""

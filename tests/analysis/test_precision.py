@@ -19,7 +19,7 @@ from monkeys_analysis import (
     precision_curve,
     votes_from_samples,
 )
-from monkeys_analysis._precision import _Problem
+from monkeys_analysis._precision import _comb_at_most, _Problem
 from store import SampleRecord
 from verify import Status, Verdict
 
@@ -208,3 +208,8 @@ def test_majority_on_integer_counts_is_the_per_answer_sums_bit_for_bit(
     fast = p.value(x, "majority")
     p.one_per_answer = False
     assert p.value(x, "majority") == fast
+
+
+@given(st.integers(0, 60), st.integers(0, 70), st.integers(0, 10**6))
+def test_comb_at_most_is_math_comb(n: int, k: int, limit: int) -> None:
+    assert _comb_at_most(n, k, limit) == (math.comb(n, k) <= limit)
