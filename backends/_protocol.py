@@ -143,5 +143,19 @@ class Backend(Protocol):
         """Release the model / connections. Idempotent."""
 
 
+@runtime_checkable
+class InstantBackend(Protocol):
+    """A backend whose samples exist before they are asked for (replayed data): a caller may
+    take a request's samples at once instead of through `generate`'s event stream.
+
+    `finished_now` returns the `SampleFinished` of every requested index the backend holds,
+    in the request's order, exactly as `generate` would finish them; or None when it cannot
+    answer at once (e.g. a replay paced to a speed), and then `generate` is the way. Indices
+    it does not hold are left out: `generate` raises the `BackendError` that says so.
+    """
+
+    def finished_now(self, request: GenerationRequest) -> list[SampleFinished] | None: ...
+
+
 class BackendError(RuntimeError):
     """A backend cannot do what it was asked; the message says what to do about it."""

@@ -32,6 +32,8 @@ the ones it has, ``generate`` raises a `BackendError` saying how many samples th
 The seed reported is the recorded one when the JSONL line has ``seed``, else
 ``request.seed_of(index)``. Token counts missing from the data are estimated from the text
 (about four characters a token) and ``meta["tokens_estimated"] = 1.0`` says so.
+An instant replay (no ``speed``) is an `InstantBackend`: ``finished_now`` returns the same
+``SampleFinished`` at once (a scheduler takes a whole chunk in one call, at paper scale).
 
 Malformed files raise `BackendError` naming the file, the line (JSONL, YAML syntax errors)
 and the field.
@@ -122,7 +124,7 @@ class ReplayBackend:
         samples = data.get(request.problem_id, {})
         delay = 0.0 if self._speed is None else 1.0 / self._speed
         pid = request.problem_id
-        prompt_estimate = _estimate_tokens(self._prompts.get(pid, request.prompt))
+        prompt_estimate = self._prompt_estimate(request)
         missing: list[int] = []
         for index in request.indices:
             rec = samples.get(index)
@@ -135,28 +137,7 @@ class ReplayBackend:
                 await asyncio.sleep(delay)
             if rec.text:
                 yield TextDelta(pid, index, rec.text)
-            meta: dict[str, float] = {"replayed": 1.0}
-            if rec.prompt_tokens is None or rec.completion_tokens is None:
-                meta["tokens_estimated"] = 1.0
-            if rec.correct is not None:
-                meta["recorded_correct"] = 1.0 if rec.correct else 0.0
-            yield SampleFinished(
-                problem_id=pid,
-                index=index,
-                seed=rec.seed if rec.seed is not None else request.seed_of(index),
-                text=rec.text,
-                prompt_tokens=(
-                    rec.prompt_tokens if rec.prompt_tokens is not None else prompt_estimate
-                ),
-                completion_tokens=(
-                    rec.completion_tokens
-                    if rec.completion_tokens is not None
-                    else _estimate_tokens(rec.text)
-                ),
-                finish_reason=rec.finish_reason,
-                seconds=time.monotonic() - t0,
-                meta=meta,
-            )
+            yield _finished(request, index, rec, prompt_estimate, time.monotonic() - t0)
         if missing:
             if not samples:
                 raise BackendError(f"{self._path}: the replay data has no problem {pid!r}")
@@ -165,6 +146,22 @@ class ReplayBackend:
                 f"(indices {_ranges(list(samples))}), not sample(s) "
                 f"{_ranges(missing)}; a replay run's budget cannot go past the recorded samples"
             )
+
+    def finished_now(self, request: GenerationRequest) -> list[SampleFinished] | None:
+        """`InstantBackend`: the request's recorded samples at once, as `generate` finishes
+        them (taking no time); None when the replay is paced (`speed`)."""
+        if self._speed is not None:
+            return None
+        samples = self._ensure_loaded().get(request.problem_id, {})
+        estimate = self._prompt_estimate(request)
+        return [
+            _finished(request, index, rec, estimate, 0.0)
+            for index in request.indices
+            if (rec := samples.get(index)) is not None
+        ]
+
+    def _prompt_estimate(self, request: GenerationRequest) -> int:
+        return _estimate_tokens(self._prompts.get(request.problem_id, request.prompt))
 
     # -- what the data says -----------------------------------------------------------
 
@@ -252,6 +249,37 @@ class ReplayBackend:
                 )
             return [p]
         raise BackendError(f"{p}: no such file or directory to replay")
+
+
+def _finished(
+    request: GenerationRequest,
+    index: int,
+    rec: RecordedSample,
+    prompt_estimate: int,
+    seconds: float,
+) -> SampleFinished:
+    """The `SampleFinished` of a recorded sample (estimated token counts when none are
+    recorded, said in `meta`)."""
+    meta: dict[str, float] = {"replayed": 1.0}
+    if rec.prompt_tokens is None or rec.completion_tokens is None:
+        meta["tokens_estimated"] = 1.0
+    if rec.correct is not None:
+        meta["recorded_correct"] = 1.0 if rec.correct else 0.0
+    return SampleFinished(
+        problem_id=request.problem_id,
+        index=index,
+        seed=rec.seed if rec.seed is not None else request.seed_of(index),
+        text=rec.text,
+        prompt_tokens=rec.prompt_tokens if rec.prompt_tokens is not None else prompt_estimate,
+        completion_tokens=(
+            rec.completion_tokens
+            if rec.completion_tokens is not None
+            else _estimate_tokens(rec.text)
+        ),
+        finish_reason=rec.finish_reason,
+        seconds=seconds,
+        meta=meta,
+    )
 
 
 def _opt_int(obj: dict[str, Any], key: str, where: str) -> int | None:

@@ -10,6 +10,7 @@ from monkeys_scheduler._events import (
     SampleAborted,
     SampleGenerated,
     SampleGenerating,
+    SamplesJudged,
     SampleVerified,
     discard,
 )
@@ -34,6 +35,7 @@ from monkeys_scheduler._reverify import (
 )
 from monkeys_scheduler._scheduler import (
     TRUNCATED,
+    BulkVerifier,
     Scheduler,
     SchedulerConfig,
     VerifierLike,
@@ -45,6 +47,7 @@ __all__ = [
     "TRUNCATED",
     "AdaptivePolicy",
     "BudgetChanged",
+    "BulkVerifier",
     "EventSink",
     "FlakySample",
     "NextPass",
@@ -60,6 +63,7 @@ __all__ = [
     "SampleGenerated",
     "SampleGenerating",
     "SampleVerified",
+    "SamplesJudged",
     "Scheduler",
     "SchedulerConfig",
     "StopOnSolvePolicy",

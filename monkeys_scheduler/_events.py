@@ -55,6 +55,20 @@ class SampleVerified:
 
 
 @dataclass(frozen=True)
+class SamplesJudged:
+    """Samples of one problem drawn and judged at once, each stored with its verdict: what an
+    instant backend and a verifier that judges without running anything (a replay with
+    recorded verdicts) produce, in chunks. Stands for one `SampleGenerated` and one
+    `SampleVerified` per sample; `statuses[i]` is the verdict of sample `indices[i]`."""
+
+    problem_id: str
+    indices: tuple[int, ...]
+    statuses: tuple[str, ...]  # verify.Status values
+    completion_tokens: int  # summed over the samples
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class SampleAborted:
     """Generation of a sample was aborted (pause/stop); it will be drawn again, same seed."""
 
@@ -90,6 +104,7 @@ RunEvent = (
     | SampleGenerating
     | SampleGenerated
     | SampleVerified
+    | SamplesJudged
     | SampleAborted
     | BudgetChanged
     | RunStateChanged

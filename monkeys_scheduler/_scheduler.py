@@ -14,11 +14,12 @@ import logging
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from backends import (
     BackendError,
     GenerationRequest,
+    InstantBackend,
     SampleFinished,
     SampleStarted,
     opens_thinking,
@@ -33,10 +34,11 @@ from monkeys_scheduler._events import (
     SampleAborted,
     SampleGenerated,
     SampleGenerating,
+    SamplesJudged,
     SampleVerified,
     discard,
 )
-from monkeys_scheduler._policy import Policy, ProblemState, make_policy
+from monkeys_scheduler._policy import Policy, ProblemState, UniformPolicy, make_policy
 from monkeys_suites import Problem
 from store import clean_text
 from verify import Status, Verdict
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEED_MODULUS = 2**31
+# Samples per request when an instant backend's chunk is judged in bulk (uniform policy): the
+# loop is held for one chunk (a few milliseconds) between chances to pause or stop.
+BULK_CHUNK = 1024
 TRUNCATED = "truncated: cut off at max_tokens"  # the failing_test of a truncated chat sample
 
 
@@ -62,6 +67,16 @@ def problem_seed(run_seed: int, problem_id: str) -> int:
 
 class VerifierLike(Protocol):
     async def verify(self, problem: Problem, completion: str) -> Verdict: ...
+
+
+@runtime_checkable
+class BulkVerifier(Protocol):
+    """A verifier that judges without running anything (recorded verdicts): `verify_now`
+    returns the verdicts of `completions` at once, the same as `verify` gives one by one."""
+
+    async def verify(self, problem: Problem, completion: str) -> Verdict: ...
+
+    def verify_now(self, problem: Problem, completions: Sequence[str]) -> list[Verdict]: ...
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,9 @@ class Scheduler:
         self._verify_tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._verify_slots = asyncio.Semaphore(self._config.verify_concurrency)
+        # an instant backend and a bulk verifier (a replay with recorded verdicts): each chunk
+        # is taken, stored and judged in one step, without a task or an event per sample
+        self._bulk = isinstance(backend, InstantBackend) and isinstance(verifier, BulkVerifier)
 
     # ---- what it knows -------------------------------------------------------------------
 
@@ -298,17 +316,21 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            # finished requests first: a request slot they held is free for the next chunk
+            # (else, all of them done at once, nothing would wake the loop again)
+            for t in [t for t in self._gen_tasks if t.done()]:
+                left = self._gen_tasks.pop(t, set())
+                if left:  # cancelled before it started: its samples are drawn again later
+                    self._abort(t.get_name()[4:], left)
+                exc = None if t.cancelled() else t.exception()
+                if exc is not None:
+                    raise exc
             if not self._paused:
                 while self._may_request():
                     chunk = self._next_chunk()
                     if chunk is None:
                         break
                     self._start_generate(*chunk)
-            for t in [t for t in self._gen_tasks if t.done()]:
-                self._gen_tasks.pop(t, None)
-                exc = None if t.cancelled() else t.exception()
-                if exc is not None:
-                    raise exc
             idle = not self._gen_tasks and not self._verify_tasks
             if idle and self._complete():
                 if not self._config.linger:
@@ -338,6 +360,8 @@ class Scheduler:
         busy while a request's last samples finish)."""
         busy = {t.get_name()[4:] for t in self._gen_tasks}
         size = self._config.chunk_size
+        if self._bulk and isinstance(self._policy, UniformPolicy):
+            size = max(size, BULK_CHUNK)  # nothing decides per sample: large chunks
         chunk = self._policy.next_chunk(
             self._states,
             self._order,
@@ -386,6 +410,15 @@ class Scheduler:
             messages=problem.messages if chat else (),
         )
         try:
+            if self._bulk:
+                assert isinstance(self._backend, InstantBackend)
+                ready = self._backend.finished_now(request)
+                if ready is not None:
+                    self._take_bulk(problem, ready, pending)
+                    if not pending:
+                        return
+                    # indices the backend does not hold: its stream says why (BackendError)
+                    request = replace(request, indices=tuple(i for i in indices if i in pending))
             async for ev in self._backend.generate(request):
                 if isinstance(ev, SampleStarted):
                     self._sink(SampleGenerating(problem_id, ev.index))
@@ -395,19 +428,7 @@ class Scheduler:
                     pending.discard(ev.index)
                     if self._config.target_in_flight:
                         self._wake.set()  # maybe room for the next request now
-                    state.generated += 1
-                    state.tokens += ev.completion_tokens  # thinking tokens included
-                    if ev.prompt_text and problem_id not in self._rendered:
-                        self._rendered.add(problem_id)
-                        self._store.put_rendered_prompt(self._run_id, problem_id, ev.prompt_text)
-                    # the answer apart from a reasoning model's thinking; only it is verified
-                    thought = split_thinking(
-                        ev.text, ev.reasoning, opened=opens_thinking(ev.prompt_text)
-                    )
-                    # what is verified is byte for byte what is stored (no lone surrogates)
-                    ev = replace(
-                        ev, text=clean_text(thought.answer), reasoning=clean_text(thought.thinking)
-                    )
+                    ev = self._finish(state, ev)
                     self._store.put_sample(self._run_id, ev)
                     self._sink(
                         SampleGenerated(
@@ -421,11 +442,95 @@ class Scheduler:
                     self._start_verify(problem_id, ev.index, ev.text, ev.finish_reason == "length")
         finally:
             # Whatever was not finished is no longer drawn: it is drawn again later.
-            for i in pending:
-                state.drawn.discard(i)
-                state.low = min(state.low, i)
-                self._sink(SampleAborted(problem_id, i))
-            pending.clear()
+            self._abort(problem_id, pending)
+
+    def _abort(self, problem_id: str, pending: set[int]) -> None:
+        """`pending` (indices requested, not generated) are no longer drawn; emptied."""
+        state = self._states[problem_id]
+        for i in pending:
+            state.drawn.discard(i)
+            state.low = min(state.low, i)
+            self._sink(SampleAborted(problem_id, i))
+        pending.clear()
+
+    def _finish(self, state: ProblemState, ev: SampleFinished) -> SampleFinished:
+        """Count a finished sample and return it as it is stored and verified: the answer
+        apart from a reasoning model's thinking, both without lone surrogates."""
+        state.generated += 1
+        state.tokens += ev.completion_tokens  # thinking tokens included
+        if ev.prompt_text and ev.problem_id not in self._rendered:
+            self._rendered.add(ev.problem_id)
+            self._store.put_rendered_prompt(self._run_id, ev.problem_id, ev.prompt_text)
+        # the answer apart from a reasoning model's thinking; only it is verified
+        thought = split_thinking(ev.text, ev.reasoning, opened=opens_thinking(ev.prompt_text))
+        # what is verified is byte for byte what is stored (no lone surrogates)
+        answer, thinking = clean_text(thought.answer), clean_text(thought.thinking)
+        if answer == ev.text and thinking == ev.reasoning:
+            return ev
+        return replace(ev, text=answer, reasoning=thinking)
+
+    def _take_bulk(self, problem: Problem, ready: list[SampleFinished], pending: set[int]) -> None:
+        """Store, judge and count a chunk an instant backend had ready, in one step: the same
+        rows and verdicts as sample by sample, one store item and one event for the lot."""
+        state = self._states[problem.id]
+        finished: list[SampleFinished] = []
+        for ev in ready:
+            if ev.index in pending:
+                pending.discard(ev.index)
+                finished.append(self._finish(state, ev))
+        if not finished:
+            return
+        self._store.put_samples(self._run_id, finished)
+        verdicts = self._judge_now(problem, finished)
+        self._store.put_verdicts(
+            self._run_id,
+            [(problem.id, ev.index, v) for ev, v in zip(finished, verdicts, strict=True)],
+        )
+        passed = sum(1 for v in verdicts if v.passed)
+        state.n += len(verdicts)
+        state.c += passed
+        self._sink(
+            SamplesJudged(
+                problem.id,
+                tuple(ev.index for ev in finished),
+                tuple(v.status.value for v in verdicts),
+                sum(ev.completion_tokens for ev in finished),
+            )
+        )
+        if passed and self._policy.stops_problem(state):
+            self._cancel_problem(problem.id)
+
+    def _judge_now(self, problem: Problem, finished: list[SampleFinished]) -> list[Verdict]:
+        """The verdicts of a chunk from the bulk verifier (as `_verify` gives one by one)."""
+        assert isinstance(self._verifier, BulkVerifier)
+        judged = [ev for ev in finished if not (self._chat and ev.finish_reason == "length")]
+        try:
+            found = iter(self._verifier.verify_now(problem, [ev.text for ev in judged]))
+        except Exception as e:
+            log.exception("verifier failed")
+            self._sink(Notice("error", f"verifier failed on {problem.id}: {e}"))
+            failed = self._verifier_failed(e)
+            found = iter([failed] * len(judged))
+        return [
+            self._truncated() if self._chat and ev.finish_reason == "length" else next(found)
+            for ev in finished
+        ]
+
+    def _truncated(self) -> Verdict:
+        # A chat answer cut off by max_tokens is unfinished (a reasoning model's is often
+        # still thinking): a failure, labelled so. Raw completions keep the paper's
+        # convention and are verified as they are.
+        return Verdict(
+            status=Status.FAIL, duration_s=0.0, failing_test=TRUNCATED, sandbox=self._sandbox_name
+        )
+
+    def _verifier_failed(self, e: Exception) -> Verdict:
+        return Verdict(
+            status=Status.SANDBOX_ERROR,
+            duration_s=0.0,
+            stderr=f"verifier failed: {type(e).__name__}: {e}",
+            sandbox=self._sandbox_name,
+        )
 
     def _start_verify(
         self, problem_id: str, index: int, text: str, truncated: bool = False
@@ -448,27 +553,14 @@ class Scheduler:
         async with self._verify_slots:
             try:
                 if truncated and self._chat:
-                    # A chat answer cut off by max_tokens is unfinished (a reasoning model's
-                    # is often still thinking): a failure, labelled so. Raw completions keep
-                    # the paper's convention and are verified as they are.
-                    verdict = Verdict(
-                        status=Status.FAIL,
-                        duration_s=0.0,
-                        failing_test=TRUNCATED,
-                        sandbox=self._sandbox_name,
-                    )
+                    verdict = self._truncated()
                 else:
                     verdict = await self._verifier.verify(problem, text)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
                 log.exception("verifier failed")
-                verdict = Verdict(
-                    status=Status.SANDBOX_ERROR,
-                    duration_s=0.0,
-                    stderr=f"verifier failed: {type(e).__name__}: {e}",
-                    sandbox=self._sandbox_name,
-                )
+                verdict = self._verifier_failed(e)
                 self._sink(Notice("error", f"verifier failed on {problem_id}#{index}: {e}"))
         self._store.put_verdict(self._run_id, problem_id, index, verdict)
         state = self._states[problem_id]

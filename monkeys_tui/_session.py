@@ -10,7 +10,6 @@ import contextlib
 import functools
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -501,35 +500,34 @@ class RecordedVerifier:
 
     def __init__(self, data: ReplayBackend) -> None:
         self._data = data
-        self._by_text: dict[str, dict[str, list[bool]]] = {}
+        # per problem: each recorded text's verdict (built once, shared by identical texts)
+        self._by_text: dict[str, dict[str, Verdict]] = {}
 
-    def _verdicts(self, problem_id: str, text: str) -> list[bool]:
+    def _table(self, problem_id: str) -> dict[str, Verdict]:
         table = self._by_text.get(problem_id)
         if table is None:
-            table = {}
+            found: dict[str, list[bool]] = {}
             for rec in self._data.samples(problem_id).values():
                 if rec.correct is not None:
-                    table.setdefault(clean_text(rec.text), []).append(rec.correct)
+                    found.setdefault(clean_text(rec.text), []).append(rec.correct)
+            judged: dict[tuple[int, int], Verdict] = {}  # one verdict per count of votes
+            table = {}
+            for text, votes in found.items():
+                key = (votes.count(True), votes.count(False))
+                verdict = judged.get(key)
+                if verdict is None:
+                    verdict = judged[key] = self._judged(*key)
+                table[text] = verdict
             self._by_text[problem_id] = table
-        return table.get(clean_text(text), [])
+        return table
 
-    async def verify(self, problem: Problem, completion: str) -> Verdict:
-        found = self._verdicts(problem.id, completion)
-        if not found:
-            return Verdict(
-                Status.SANDBOX_ERROR,
-                0.0,
-                stderr=f"no recorded verdict for this text of {problem.id!r} in "
-                f"{self._data.info.model}",
-                sandbox=self.SANDBOX,
-            )
-        votes = Counter(found)
-        passed = votes[True] > votes[False]
+    def _judged(self, correct: int, incorrect: int) -> Verdict:
+        passed = correct > incorrect
         note = ""
-        if len(votes) > 1:
+        if correct and incorrect:
             note = (
-                f"identical texts were recorded {votes[True]} time(s) correct and "
-                f"{votes[False]} time(s) incorrect; this verdict is the majority's"
+                f"identical texts were recorded {correct} time(s) correct and "
+                f"{incorrect} time(s) incorrect; this verdict is the majority's"
             )
         return Verdict(
             Status.PASS if passed else Status.FAIL,
@@ -538,6 +536,27 @@ class RecordedVerifier:
             stdout=note,
             sandbox=self.SANDBOX,
         )
+
+    def _unknown(self, problem_id: str) -> Verdict:
+        return Verdict(
+            Status.SANDBOX_ERROR,
+            0.0,
+            stderr=f"no recorded verdict for this text of {problem_id!r} in "
+            f"{self._data.info.model}",
+            sandbox=self.SANDBOX,
+        )
+
+    async def verify(self, problem: Problem, completion: str) -> Verdict:
+        return self.verify_now(problem, [completion])[0]
+
+    def verify_now(self, problem: Problem, completions: Sequence[str]) -> list[Verdict]:
+        """The verdicts of many texts of one problem at once (nothing is run)."""
+        table = self._table(problem.id)
+        out: list[Verdict] = []
+        for text in completions:
+            verdict = table.get(clean_text(text))
+            out.append(verdict if verdict is not None else self._unknown(problem.id))
+        return out
 
 
 def default_threads() -> int:

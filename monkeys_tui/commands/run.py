@@ -16,7 +16,7 @@ from rich.text import Text
 
 from backends import backend_names
 from backends.models import DEFAULT_MODEL
-from monkeys_scheduler import Notice, RunEvent, SampleGenerated, SampleVerified
+from monkeys_scheduler import Notice, RunEvent, SampleGenerated, SamplesJudged, SampleVerified
 from monkeys_suites import importer_names, suite_names
 from monkeys_tui._live import coverage_table, pct, pct_band, save_fits, summarize
 from monkeys_tui._liverun import LiveRun
@@ -340,6 +340,12 @@ async def _drive(session: Session, opts: RunOptions, console: Console, *, audit:
             generated += 1
             per_min = 60 * generated / max(1e-9, time.monotonic() - t_gen)
             progress.update(task, rate=f"{per_min:.1f} samples/min")
+        elif isinstance(ev, SamplesJudged):  # a chunk drawn and judged at once
+            n = len(ev.indices)
+            generated += n
+            passed += ev.statuses.count("pass")
+            per_min = 60 * generated / max(1e-9, time.monotonic() - t_gen)
+            progress.update(task, advance=n, passed=passed, rate=f"{per_min:.1f} samples/min")
         elif isinstance(ev, Notice):
             notices.append(ev)
 

@@ -25,6 +25,7 @@ from monkeys_scheduler import (
     SampleAborted,
     SampleGenerated,
     SampleGenerating,
+    SamplesJudged,
     SampleVerified,
 )
 from monkeys_tui._live import (
@@ -231,6 +232,18 @@ class LiveScreen(Screen[None]):
                 self._analysis_dirty = True
                 if stops and cell == Cell.PASS:
                     grid.set_closed(ev.problem_id, True)
+            elif isinstance(ev, SamplesJudged):
+                pid = ev.problem_id
+                for index, status in zip(ev.indices, ev.statuses, strict=True):
+                    cell = STATUS_CELL.get(status, Cell.ERROR)
+                    grid.set_cell(pid, index, cell)
+                    if stops and cell == Cell.PASS:
+                        grid.set_closed(pid, True)
+                n = float(len(ev.indices))
+                live.samples_rate.add(n, now)
+                live.verify_rate.add(n, now)
+                live.tokens_rate.add(ev.completion_tokens, now)
+                self._analysis_dirty = True
             elif isinstance(ev, SampleGenerated):
                 if grid.get_cell(ev.problem_id, ev.index) not in FINISHED:
                     grid.set_cell(ev.problem_id, ev.index, Cell.VERIFYING)

@@ -173,6 +173,8 @@ def test_paper_yaml_replayed_with_recorded_verdicts(tmp_path: Path) -> None:
     done = _monkeys([*args, "--samples", "2", "--sandbox", "local", "--db", str(db)], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert _rows(db) == [("0", 0, "pass"), ("0", 1, "fail"), ("1", 0, "fail"), ("1", 1, "fail")]
+    # judged a chunk at a time: the progress bar still counts every sample and every pass
+    assert "4/4" in done.stdout and "1 pass" in done.stdout
     con = sqlite3.connect(db)
     try:
         assert {r[0] for r in con.execute("SELECT sandbox FROM verdicts")} == {"recorded"}
