@@ -68,9 +68,9 @@ __all__ = ["RecordedSample", "ReplayBackend"]
 _FINISH_REASONS = ("stop", "length")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordedSample:
-    """One sample as the data holds it."""
+    """One sample as the data holds it (millions may be held: slots)."""
 
     text: str
     seed: int | None = None
@@ -306,7 +306,8 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
     out: dict[str, dict[int, RecordedSample]] = {}
     prompts: dict[str, str] = {}
     prompt_line: dict[str, int] = {}
-    lines_of: dict[tuple[str, int], int] = {}
+    name = str(f)
+    loads = json.loads
     try:
         fh = f.open(encoding="utf-8")
     except OSError as e:
@@ -316,28 +317,28 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
-                where = f"{f}:{lineno}"
+                where = f"{name}:{lineno}"
                 try:
-                    obj = json.loads(line)
+                    obj = loads(line)
                 except json.JSONDecodeError as e:
                     raise BackendError(f"{where}: not valid JSON ({e.msg})") from e
-                if not isinstance(obj, dict):
+                if type(obj) is not dict:
                     raise BackendError(f"{where}: expected a JSON object, got {type(obj).__name__}")
                 pid = obj.get("problem_id")
-                if not isinstance(pid, str) or not pid:
+                if type(pid) is not str or not pid:
                     raise BackendError(
                         f"{where}: field 'problem_id' must be a non-empty string, got {pid!r}"
                     )
                 index = obj.get("index")
-                if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                if type(index) is not int or index < 0:  # a bool is not an index
                     raise BackendError(
                         f"{where}: field 'index' must be an integer >= 0, got {index!r}"
                     )
                 text = obj.get("text")
-                if not isinstance(text, str):
+                if type(text) is not str:
                     raise BackendError(f"{where}: field 'text' must be a string, got {text!r}")
                 seed = obj.get("seed")
-                if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                if seed is not None and type(seed) is not int:
                     raise BackendError(f"{where}: field 'seed' must be an integer, got {seed!r}")
                 finish = obj.get("finish_reason", "stop")
                 if finish not in _FINISH_REASONS:
@@ -345,13 +346,13 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                         f"{where}: field 'finish_reason' must be 'stop' or 'length', got {finish!r}"
                     )
                 correct = obj.get("correct")
-                if correct is not None and not isinstance(correct, bool):
+                if correct is not None and type(correct) is not bool:
                     raise BackendError(
                         f"{where}: field 'correct' must be true or false, got {correct!r}"
                     )
                 prompt = obj.get("prompt")
                 if prompt is not None:
-                    if not isinstance(prompt, str):
+                    if type(prompt) is not str:
                         raise BackendError(
                             f"{where}: field 'prompt' must be a string, got {prompt!r:.80}"
                         )
@@ -362,21 +363,27 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                         )
                     prompts[pid] = prompt
                     prompt_line.setdefault(pid, lineno)
-                key = (pid, index)
-                if key in lines_of:
+                samples = out.get(pid)
+                if samples is None:
+                    samples = out[pid] = {}
+                elif index in samples:
+                    first = samples[index].source.rpartition(":")[2]
                     raise BackendError(
                         f"{where}: field 'index': sample {index} of {pid!r} "
-                        f"is already on line {lines_of[key]}"
+                        f"is already on line {first}"
                     )
-                lines_of[key] = lineno
-                out.setdefault(pid, {})[index] = RecordedSample(
-                    text=text,
-                    seed=seed,
-                    prompt_tokens=_opt_int(obj, "prompt_tokens", where),
-                    completion_tokens=_opt_int(obj, "completion_tokens", where),
-                    finish_reason=finish,
-                    correct=correct,
-                    source=where,
+                prompt_tokens = obj.get("prompt_tokens")
+                if prompt_tokens is not None and (
+                    type(prompt_tokens) is not int or prompt_tokens < 0
+                ):
+                    _opt_int(obj, "prompt_tokens", where)  # raises, saying why
+                completion_tokens = obj.get("completion_tokens")
+                if completion_tokens is not None and (
+                    type(completion_tokens) is not int or completion_tokens < 0
+                ):
+                    _opt_int(obj, "completion_tokens", where)  # raises, saying why
+                samples[index] = RecordedSample(
+                    text, seed, prompt_tokens, completion_tokens, finish, correct, where
                 )
         except UnicodeDecodeError as e:
             raise BackendError(f"{f}: not UTF-8 text ({e})") from e

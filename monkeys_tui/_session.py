@@ -343,8 +343,9 @@ def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
         samples = cap
     if opts.suite == REPLAY_SUITE:
         for p in suite.problems:
+            held_of = data.samples(p.id)  # one look-up per problem (millions of samples)
             for i in range(samples):
-                rec = data.recorded(p.id, i)
+                rec = held_of.get(i)
                 if rec is not None and rec.correct is None:
                     raise ValueError(
                         f"{rec.source}: sample {i} of {p.id!r} has no recorded verdict "

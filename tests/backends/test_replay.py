@@ -178,6 +178,15 @@ async def test_close_early_stops(tmp_path: Path) -> None:
             '{"problem_id": "p", "index": 1, "text": "t", "completion_tokens": 1.5}',
             "field 'completion_tokens'",
         ),
+        ('{"problem_id": "p", "index": 1, "text": "t", "seed": true}', "field 'seed'"),
+        (
+            '{"problem_id": "p", "index": 1, "text": "t", "prompt_tokens": -1}',
+            "field 'prompt_tokens'",
+        ),
+        (
+            '{"problem_id": "p", "index": 1, "text": "t", "completion_tokens": false}',
+            "field 'completion_tokens'",
+        ),
         ('{"problem_id": "p", "index": 0, "text": "dup"}', "already on line 1"),
         ('{"problem_id": "p", "index": 1, "text": "t", "prompt": 7}', "field 'prompt'"),
     ],
