@@ -461,6 +461,14 @@ class Scheduler:
         if ev.prompt_text and ev.problem_id not in self._rendered:
             self._rendered.add(ev.problem_id)
             self._store.put_rendered_prompt(self._run_id, ev.problem_id, ev.prompt_text)
+        text = ev.text
+        if (
+            not (ev.reasoning or ev.prompt_text)
+            and text.isascii()
+            and "think>" not in text
+            and "<|channel|>" not in text
+        ):
+            return ev  # all answer, nothing to clean (what the general case gives, sooner)
         # the answer apart from a reasoning model's thinking; only it is verified
         thought = split_thinking(ev.text, ev.reasoning, opened=opens_thinking(ev.prompt_text))
         # what is verified is byte for byte what is stored (no lone surrogates)

@@ -488,6 +488,9 @@ def make_verifier(
     return Verifier(sandbox)
 
 
+_VOTE = 1 << 32  # a correct vote in RecordedVerifier's per-text tally; an incorrect one is 1
+
+
 class RecordedVerifier:
     """Judges a replayed sample by the verdict its files record (``correct`` / the paper's
     ``is_corrects``), without running anything: ``sandbox="recorded"``.
@@ -507,17 +510,18 @@ class RecordedVerifier:
     def _table(self, problem_id: str) -> dict[str, Verdict]:
         table = self._by_text.get(problem_id)
         if table is None:
-            found: dict[str, list[bool]] = {}
+            # votes per text as one int, correct * _VOTE + incorrect (no list per text)
+            votes: dict[str, int] = {}
             for rec in self._data.samples(problem_id).values():
                 if rec.correct is not None:
-                    found.setdefault(clean_text(rec.text), []).append(rec.correct)
-            judged: dict[tuple[int, int], Verdict] = {}  # one verdict per count of votes
+                    text = clean_text(rec.text)
+                    votes[text] = votes.get(text, 0) + (_VOTE if rec.correct else 1)
+            judged: dict[int, Verdict] = {}  # one verdict per count of votes
             table = {}
-            for text, votes in found.items():
-                key = (votes.count(True), votes.count(False))
-                verdict = judged.get(key)
+            for text, vote in votes.items():
+                verdict = judged.get(vote)
                 if verdict is None:
-                    verdict = judged[key] = self._judged(*key)
+                    verdict = judged[vote] = self._judged(*divmod(vote, _VOTE))
                 table[text] = verdict
             self._by_text[problem_id] = table
         return table
