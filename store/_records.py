@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -128,31 +127,6 @@ def clean_text(text: str) -> str:
 
 def dumps(value: Any) -> str:
     """Compact, key-sorted JSON; non-finite floats as the strings "nan", "inf", "-inf"."""
-    if type(value) is dict and len(value) <= _SMALL:
-        key = _float_items(value)
-        if key is not None:  # a small mapping of names to floats (a sample's meta): memoized
-            return _dumps_floats(key)
-    return json.dumps(_finite(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-_SMALL = 8
-_FloatItems = tuple[tuple[str, float | str], ...]
-
-
-def _float_items(value: dict[Any, Any]) -> _FloatItems | None:
-    """`value`'s items as a memo key when every key is a string and every value a float;
-    zeros by their text (0.0 and -0.0 are equal, their JSON is not)."""
-    items: list[tuple[str, float | str]] = []
-    for k, v in value.items():
-        if type(k) is not str or type(v) is not float:
-            return None
-        items.append((k, v if v else repr(v)))
-    return tuple(items)
-
-
-@functools.lru_cache(maxsize=1024)
-def _dumps_floats(items: _FloatItems) -> str:
-    value = {k: float(v) for k, v in items}
     return json.dumps(_finite(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 

@@ -387,7 +387,8 @@ class Store:
     def put_samples(self, run_id: int, samples: Iterable[SampleFinished]) -> None:
         """Queue many samples as one item (cheaper than `put_sample` in a loop)."""
         now = time.time()
-        rows = [_sample_row(run_id, s, now) for s in samples]
+        metas: dict[str, str] = {}  # a run's samples share a few metas: each encoded once
+        rows = [_sample_row(run_id, s, now, metas) for s in samples]
         if rows:
             self._enqueue(Rows(_SAMPLE_SQL, rows))
 
@@ -402,7 +403,18 @@ class Store:
         self, run_id: int, verdicts: Iterable[tuple[str, int, Verdict]], attempt: int = 0
     ) -> None:
         """Queue many (problem_id, idx, verdict) as one item."""
-        rows = [_verdict_row(run_id, pid, i, v, attempt) for pid, i, v in verdicts]
+        if attempt < 0:
+            raise StoreError(f"verdict attempt must be >= 0, got {attempt}")
+        now = time.time()
+        # verdicts judged without running anything are often one shared object: its columns
+        # are converted once per call (the verdict is held, so that its id is not reused)
+        columns: dict[int, tuple[Verdict, Row, Row]] = {}
+        rows = []
+        for pid, i, v in verdicts:
+            got = columns.get(id(v))
+            if got is None:
+                got = columns[id(v)] = (v, *_verdict_columns(v))
+            rows.append((run_id, pid, i, attempt, *got[1], now, *got[2]))
         if rows:
             self._enqueue(Rows(_VERDICT_SQL, rows))
 
@@ -904,7 +916,20 @@ class Store:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def _sample_row(run_id: int, s: SampleFinished, now: float) -> Row:
+def _meta_json(meta: Mapping[str, float], seen: dict[str, str] | None) -> str:
+    """A sample's meta as stored; `seen` memoizes by ``repr`` (which tells 0.0 from -0.0)."""
+    if seen is None:
+        return dumps({str(k): float(v) for k, v in meta.items()})
+    key = repr(meta)
+    out = seen.get(key)
+    if out is None:
+        out = seen[key] = dumps({str(k): float(v) for k, v in meta.items()})
+    return out
+
+
+def _sample_row(
+    run_id: int, s: SampleFinished, now: float, metas: dict[str, str] | None = None
+) -> Row:
     if s.index < 0:
         raise StoreError(f"sample index must be >= 0, got {s.index}")
     return (
@@ -917,7 +942,7 @@ def _sample_row(run_id: int, s: SampleFinished, now: float) -> Row:
         s.completion_tokens,
         s.finish_reason,
         float(s.seconds),
-        dumps({str(k): float(v) for k, v in s.meta.items()}),
+        _meta_json(s.meta, metas),
         now,
         clean_text(s.reasoning),
     )
@@ -926,21 +951,24 @@ def _sample_row(run_id: int, s: SampleFinished, now: float) -> Row:
 def _verdict_row(run_id: int, problem_id: str, idx: int, v: Verdict, attempt: int) -> Row:
     if attempt < 0:
         raise StoreError(f"verdict attempt must be >= 0, got {attempt}")
+    head, tail = _verdict_columns(v)
+    return (run_id, problem_id, idx, attempt, *head, time.time(), *tail)
+
+
+def _verdict_columns(v: Verdict) -> tuple[Row, Row]:
+    """A verdict's columns before `created_at` and after it."""
     return (
-        run_id,
-        problem_id,
-        idx,
-        attempt,
-        str(v.status.value),
-        1 if v.passed else 0,
-        float(v.duration_s),
-        v.exit_code,
-        None if v.failing_test is None else clean_text(v.failing_test),
-        clean_text(v.stdout),
-        clean_text(v.stderr),
-        v.sandbox,
-        time.time(),
-        None if v.base_passed is None else int(v.base_passed),
+        (
+            str(v.status.value),
+            1 if v.passed else 0,
+            float(v.duration_s),
+            v.exit_code,
+            None if v.failing_test is None else clean_text(v.failing_test),
+            clean_text(v.stdout),
+            clean_text(v.stderr),
+            v.sandbox,
+        ),
+        (None if v.base_passed is None else int(v.base_passed),),
     )
 
 
