@@ -42,6 +42,7 @@ and the field.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import math
 import threading
@@ -70,7 +71,8 @@ _FINISH_REASONS = ("stop", "length")
 
 @dataclass(frozen=True, slots=True)
 class RecordedSample:
-    """One sample as the data holds it (millions may be held: slots)."""
+    """One sample as the data holds it (millions may be held: slots, and its place as the
+    file's shared name and a line number rather than a string of its own)."""
 
     text: str
     seed: int | None = None
@@ -78,7 +80,13 @@ class RecordedSample:
     completion_tokens: int | None = None
     finish_reason: str = "stop"
     correct: bool | None = None
-    source: str = ""  # "file:line" or "file", for messages
+    file: str = ""
+    line: int = 0  # 0: the whole file (the paper's YAML form)
+
+    @property
+    def source(self) -> str:
+        """Where the sample is, for messages: "file:line", or "file"."""
+        return f"{self.file}:{self.line}" if self.line else self.file
 
 
 def _estimate_tokens(text: str) -> int:
@@ -208,29 +216,42 @@ class ReplayBackend:
     def _ensure_loaded(self) -> dict[str, dict[int, RecordedSample]]:
         with self._lock:
             if self._data is None:
-                data: dict[str, dict[int, RecordedSample]] = {}
-                origin: dict[str, Path] = {}
-                prompts: dict[str, str] = {}
-                for f in self._files():
-                    if f.suffix == ".jsonl":
-                        part, jsonl_prompts = _load_jsonl(f)
-                        prompts.update(jsonl_prompts)
-                    else:
-                        pid, samples, prompt = _load_paper_yaml(f)
-                        part = {pid: samples}
-                        if prompt is not None:
-                            prompts[pid] = prompt
-                    for pid, samples in part.items():
-                        if pid in origin and origin[pid] != f:
-                            raise BackendError(
-                                f"{f}: problem {pid!r} is also in {origin[pid]}; "
-                                "each problem may come from one file only"
-                            )
-                        origin[pid] = f
-                        data.setdefault(pid, {}).update(samples)
-                self._prompts = prompts
-                self._data = data
+                # millions of records and no cycles among them: the cyclic collector would
+                # only scan them again and again while they are read (a third of the time)
+                collecting = gc.isenabled()
+                gc.disable()
+                try:
+                    self._load()
+                finally:
+                    if collecting:
+                        gc.enable()
+            assert self._data is not None
             return self._data
+
+    def _load(self) -> None:
+        """Read every file (called with the lock held, once)."""
+        data: dict[str, dict[int, RecordedSample]] = {}
+        origin: dict[str, Path] = {}
+        prompts: dict[str, str] = {}
+        for f in self._files():
+            if f.suffix == ".jsonl":
+                part, jsonl_prompts = _load_jsonl(f)
+                prompts.update(jsonl_prompts)
+            else:
+                pid, samples, prompt = _load_paper_yaml(f)
+                part = {pid: samples}
+                if prompt is not None:
+                    prompts[pid] = prompt
+            for pid, samples in part.items():
+                if pid in origin and origin[pid] != f:
+                    raise BackendError(
+                        f"{f}: problem {pid!r} is also in {origin[pid]}; "
+                        "each problem may come from one file only"
+                    )
+                origin[pid] = f
+                data.setdefault(pid, {}).update(samples)
+        self._prompts = prompts
+        self._data = data
 
     def _files(self) -> list[Path]:
         p = self._path
@@ -367,10 +388,9 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                 if samples is None:
                     samples = out[pid] = {}
                 elif index in samples:
-                    first = samples[index].source.rpartition(":")[2]
                     raise BackendError(
                         f"{where}: field 'index': sample {index} of {pid!r} "
-                        f"is already on line {first}"
+                        f"is already on line {samples[index].line}"
                     )
                 prompt_tokens = obj.get("prompt_tokens")
                 if prompt_tokens is not None and (
@@ -383,7 +403,7 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                 ):
                     _opt_int(obj, "completion_tokens", where)  # raises, saying why
                 samples[index] = RecordedSample(
-                    text, seed, prompt_tokens, completion_tokens, finish, correct, where
+                    text, seed, prompt_tokens, completion_tokens, finish, correct, name, lineno
                 )
         except UnicodeDecodeError as e:
             raise BackendError(f"{f}: not UTF-8 text ({e})") from e
@@ -429,11 +449,12 @@ def _load_paper_yaml(f: Path) -> tuple[str, dict[int, RecordedSample], str | Non
     prompt = doc.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise BackendError(f"{f}: field 'prompt' must be a string, got {type(prompt).__name__}")
+    name = str(f)
     recs = {
         i: RecordedSample(
             text=s,
             correct=None if corrects is None else bool(corrects[i]),
-            source=str(f),
+            file=name,
         )
         for i, s in enumerate(samples)
     }

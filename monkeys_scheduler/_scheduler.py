@@ -316,21 +316,21 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while not self._stopping:
-            # finished requests first: a request slot they held is free for the next chunk
-            # (else, all of them done at once, nothing would wake the loop again)
-            for t in [t for t in self._gen_tasks if t.done()]:
-                left = self._gen_tasks.pop(t, set())
-                if left:  # cancelled before it started: its samples are drawn again later
-                    self._abort(t.get_name()[4:], left)
-                exc = None if t.cancelled() else t.exception()
-                if exc is not None:
-                    raise exc
             if not self._paused:
                 while self._may_request():
                     chunk = self._next_chunk()
                     if chunk is None:
                         break
                     self._start_generate(*chunk)
+            reaped = False
+            for t in [t for t in self._gen_tasks if t.done()]:
+                left = self._gen_tasks.pop(t, set())
+                reaped = True
+                if left:  # cancelled before it started: its samples are drawn again later
+                    self._abort(t.get_name()[4:], left)
+                exc = None if t.cancelled() else t.exception()
+                if exc is not None:
+                    raise exc
             idle = not self._gen_tasks and not self._verify_tasks
             if idle and self._complete():
                 if not self._config.linger:
@@ -338,7 +338,12 @@ class Scheduler:
                 if self.state != "done":
                     self._set_state("done")
             self._wake.clear()
-            await self._wake.wait()
+            # A request slot was freed and no verification is left to wake the loop (judged in
+            # bulk, or every one already done): go round at once, else it would wait forever.
+            # With verifications in flight it waits for one, as before (with one request at
+            # a time, stop-on-solve then sees a chunk's verdicts before drawing the next).
+            if not (reaped and not self._verify_tasks):
+                await self._wake.wait()
 
     def _complete(self) -> bool:
         if self._gen_tasks or self._verify_tasks:
