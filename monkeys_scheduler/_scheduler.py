@@ -53,6 +53,9 @@ SEED_MODULUS = 2**31
 # Samples per request when an instant backend's chunk is judged in bulk (uniform policy): the
 # loop is held for one chunk (a few milliseconds) between chances to pause or stop.
 BULK_CHUNK = 1024
+# Samples queued to the store before a bulk ingest waits for its writer: the rows waiting in
+# memory stay bounded (the writer is the slower side) whatever the run's size.
+BULK_BACKLOG = 32_768
 TRUNCATED = "truncated: cut off at max_tokens"  # the failing_test of a truncated chat sample
 
 
@@ -150,6 +153,7 @@ class Scheduler:
         # an instant backend and a bulk verifier (a replay with recorded verdicts): each chunk
         # is taken, stored and judged in one step, without a task or an event per sample
         self._bulk = isinstance(backend, InstantBackend) and isinstance(verifier, BulkVerifier)
+        self._bulk_queued = 0  # samples queued to the store since the last wait for its writer
 
     # ---- what it knows -------------------------------------------------------------------
 
@@ -420,6 +424,10 @@ class Scheduler:
                 ready = self._backend.finished_now(request)
                 if ready is not None:
                     self._take_bulk(problem, ready, pending)
+                    self._bulk_queued += len(ready)
+                    if self._bulk_queued >= BULK_BACKLOG:  # let the store's writer catch up
+                        self._bulk_queued = 0
+                        await asyncio.to_thread(self._store.flush)
                     if not pending:
                         return
                     # indices the backend does not hold: its stream says why (BackendError)

@@ -32,6 +32,7 @@ from monkeys_scheduler import (
     Scheduler,
     SchedulerConfig,
 )
+from monkeys_scheduler import _scheduler as scheduler_module
 from monkeys_suites import Problem, ProblemKind
 from monkeys_tui._session import RecordedVerifier
 from store import RunSpec, Store
@@ -168,8 +169,10 @@ async def _ingest(
 @pytest.mark.parametrize("prompt_format", ["raw", "chat"])
 @pytest.mark.parametrize("chunk", [16, 5000])
 async def test_bulk_ingest_stores_the_same_rows_as_sample_by_sample(
-    tmp_path: Path, prompt_format: str, chunk: int
+    tmp_path: Path, prompt_format: str, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # waits for the store's writer every 40 samples (the backpressure of a large ingest)
+    monkeypatch.setattr(scheduler_module, "BULK_BACKLOG", 40)
     data = _data(tmp_path / "d.jsonl")
     assert isinstance(ReplayBackend(data), InstantBackend)
     assert isinstance(RecordedVerifier(ReplayBackend(data)), BulkVerifier)
@@ -202,7 +205,10 @@ async def test_bulk_ingest_stores_the_same_rows_as_sample_by_sample(
     assert told == {(v[1], v[2]): v[4] for v in verdicts}
 
 
-async def test_a_bulk_ingest_stopped_mid_way_resumes_to_the_same_rows(tmp_path: Path) -> None:
+async def test_a_bulk_ingest_stopped_mid_way_resumes_to_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler_module, "BULK_BACKLOG", 40)  # stops may come while it waits
     data = _data(tmp_path / "d.jsonl")
     config = SchedulerConfig(chunk_size=16, max_requests=1)
     await _ingest(tmp_path / "whole.db", data, "raw", bulk=False, config=config)
