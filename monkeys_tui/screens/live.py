@@ -105,6 +105,8 @@ class LiveScreen(Screen[None]):
         # and the base tests' false-positive rate (computed with the summary)
         self._has_base = False
         self._base_plus: BasePlusCurve | None = None
+        # (samples stored, of them cut off at max_tokens), read with the analysis
+        self._finish: tuple[int, int] = (0, 0)
         self._analysis_dirty = True
         self._analysis_running = False
         self._analysis_next = 0.0
@@ -320,6 +322,7 @@ class LiveScreen(Screen[None]):
                 base = self.live.store.base_counts(self.live.run_id)
                 k = min((n for n, _, _ in base.values() if n > 0), default=0)
                 base_plus = base_vs_plus(base, [k]) if k else None
+            stored, cut, _ = self.live.store.finish_counts(self.live.run_id)  # from indexes
         except Exception as e:  # a fit that fails is told, never fatal
             self.app.call_from_thread(self._analysis_failed, f"{type(e).__name__}: {e}")
             return
@@ -327,6 +330,7 @@ class LiveScreen(Screen[None]):
         self._analysis_next = time.monotonic() + 2 * (time.monotonic() - t0)
         self.app.call_from_thread(setattr, self, "_clean", clean)
         self.app.call_from_thread(setattr, self, "_base_plus", base_plus)
+        self.app.call_from_thread(setattr, self, "_finish", (stored, cut))
         self.app.call_from_thread(self._show_summary, summary)
 
     @work(thread=True, exclusive=True, group="save-fits")
@@ -391,6 +395,12 @@ class LiveScreen(Screen[None]):
                 t.add_row(
                     "ETA", f"{int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s"
                 )
+        stored, cut = self._finish
+        if cut:  # with reasoning models the budget often goes here
+            t.add_row(
+                "truncated",
+                Text(f"{cut:,} of {stored:,} samples cut off at max_tokens", style="yellow"),
+            )
         s = self._summary
         solved = sum(1 for pid in live.run.problem_ids if grid.solved(pid))
         t.add_row("solved", f"{solved} / {len(live.run.problem_ids)} problems")
