@@ -624,11 +624,7 @@ class Session:
 
     async def close(self) -> None:
         """Release the backend and the sandbox; everything stored stays stored."""
-        with contextlib.suppress(Exception):
-            await self.backend.close()
-        if self.sandbox is not None:
-            with contextlib.suppress(Exception):
-                await self.sandbox.close()
+        await _close_parts(self.backend, self.sandbox)
 
 
 def _sandbox_for(opts: RunOptions, recorded: bool) -> tuple[Sandbox | None, str | None]:
@@ -647,12 +643,17 @@ async def _open_parts(
             await sandbox.start()
             say(f"sandbox ready: {sandbox.name}")
     except BaseException:
-        with contextlib.suppress(Exception):
-            await backend.close()
-        if sandbox is not None:
-            with contextlib.suppress(Exception):
-                await sandbox.close()
+        await _close_parts(backend, sandbox)
         raise
+
+
+async def _close_parts(backend: Backend, sandbox: Sandbox | None) -> None:
+    """Close the backend and the sandbox, whatever either raises."""
+    with contextlib.suppress(Exception):
+        await backend.close()
+    if sandbox is not None:
+        with contextlib.suppress(Exception):
+            await sandbox.close()
 
 
 async def open_session(
@@ -667,8 +668,7 @@ async def open_session(
     try:
         sandbox, warning = await asyncio.to_thread(_sandbox_for, opts, recorded)
     except BaseException:
-        with contextlib.suppress(Exception):
-            await backend.close()
+        await _close_parts(backend, None)
         raise
     if warning:
         say(f"warning: {warning}")
@@ -676,11 +676,7 @@ async def open_session(
     try:
         prepared = await asyncio.to_thread(store_plan, store, plan)
     except BaseException:
-        with contextlib.suppress(Exception):
-            await backend.close()
-        if sandbox is not None:
-            with contextlib.suppress(Exception):
-                await sandbox.close()
+        await _close_parts(backend, sandbox)
         raise
     return Session(
         store,
