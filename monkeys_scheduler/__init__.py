@@ -39,6 +39,7 @@ from monkeys_scheduler._scheduler import (
     Scheduler,
     SchedulerConfig,
     VerifierLike,
+    failed_truncated,
     problem_seed,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "UniformPolicy",
     "VerifierLike",
     "discard",
+    "failed_truncated",
     "find_flaky",
     "is_flaky",
     "make_policy",

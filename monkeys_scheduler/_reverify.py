@@ -7,6 +7,10 @@ as a further attempt of that sample's verdict (attempt 0 stays the one coverage 
 sample is flaky when its attempts disagree on pass versus not-pass; attempts that ended in
 ``sandbox_error`` (the sandbox failed, not the sample) are left out of that comparison. A
 problem with a flaky sample is flagged, so coverage can be reported with and without it.
+
+A chat sample cut off at max_tokens failed as *truncated* without running any test (its answer
+is unfinished); running the tests on its text now would judge a different thing, and a pass
+would wrongly mark it flaky. Such samples are left as they are and counted apart.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from monkeys_scheduler._scheduler import VerifierLike
+from monkeys_scheduler._scheduler import VerifierLike, failed_truncated
 from verify import Status, Verdict
 
 if TYPE_CHECKING:
@@ -43,10 +47,11 @@ class ReverifyReport:
     repeats: int
     passing_checked: int  # passing samples re-verified
     failing_checked: int  # failing samples re-verified (a random fraction of them)
-    failing_total: int
+    failing_total: int  # failing samples that ran their tests (truncated ones not counted)
     flaky: tuple[FlakySample, ...]  # in run order, then index order
     flaky_problems: tuple[str, ...]  # in run order
     counts: dict[str, tuple[int, int]]  # attempt-0 (n, c) of every problem, run order
+    truncated: int = 0  # chat samples that failed as truncated: not re-verified
 
     @property
     def counts_without_flaky(self) -> dict[str, tuple[int, int]]:
@@ -100,12 +105,17 @@ async def reverify_run(
         raise ValueError("repeats must be at least 1")
     if not 0.0 <= failing_fraction <= 1.0:
         raise ValueError("failing_fraction must be between 0 and 1")
+    store.flush()  # verdicts this process wrote a moment ago are read too
     problems = {p.id: p for p in store.run_problems(run_id)}
     passing: list[tuple[str, int, str]] = []
     failing: list[tuple[str, int, str]] = []
+    truncated = 0
     for rec, _ in store.samples_verdict0(run_id):
         if rec.verdict is None:
             continue  # not verified yet: nothing to compare with
+        if failed_truncated(rec.finish_reason, rec.verdict):
+            truncated += 1  # failed unfinished, no test ran: nothing to run again
+            continue
         (passing if rec.verdict.passed else failing).append((rec.problem_id, rec.idx, rec.text))
     k = math.ceil(failing_fraction * len(failing)) if failing else 0
     chosen = sorted(random.Random(seed).sample(range(len(failing)), k))
@@ -147,4 +157,5 @@ async def reverify_run(
         flaky=flaky,
         flaky_problems=flagged,
         counts=store.counts(run_id),
+        truncated=truncated,
     )

@@ -59,6 +59,17 @@ BULK_BACKLOG = 32_768
 TRUNCATED = "truncated: cut off at max_tokens"  # the failing_test of a truncated chat sample
 
 
+def failed_truncated(finish_reason: str, verdict: Verdict | None) -> bool:
+    """A chat sample that failed as truncated: cut off at max_tokens and judged unfinished
+    without running a test (running its tests later would judge a different thing)."""
+    return (
+        finish_reason == "length"
+        and verdict is not None
+        and not verdict.passed
+        and verdict.failing_test == TRUNCATED
+    )
+
+
 def problem_seed(run_seed: int, problem_id: str) -> int:
     """The base seed of a problem in a run; sample i uses ``problem_seed + i``.
 

@@ -112,6 +112,11 @@ def print_report(console: Console, report: ReverifyReport) -> None:
         f"re-verified {report.passing_checked} passing and {report.failing_checked} of "
         f"{report.failing_total} failing samples, {report.repeats}x each"
     )
+    if report.truncated:
+        console.print(
+            f"not re-verified: {report.truncated} chat samples cut off at max_tokens "
+            "(they failed as truncated; no test ran on them)"
+        )
     if report.flaky:
         table = Table(title="flaky samples (statuses: attempt 0 first)", title_justify="left")
         table.add_column("problem")

@@ -27,7 +27,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from monkeys_scheduler import VerifierLike
+from monkeys_scheduler import VerifierLike, failed_truncated
 from monkeys_suites import Problem, ProblemKind
 from monkeys_tui._safe import literal, literal_text
 from store import SampleRecord, Store
@@ -250,6 +250,8 @@ class SampleScreen(ModalScreen[None]):
                 and not self._verifying
                 and self._verifier is not None
                 and self._verifier() is not None
+                # a chat sample that failed unfinished: no test ran, none is run now
+                and not failed_truncated(self.view.record.finish_reason, self.view.record.verdict)
             )
             return True if ok else None
         if action == "thinking":

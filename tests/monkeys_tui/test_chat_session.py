@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from monkeys_scheduler import TRUNCATED
 from monkeys_suites import load_suite
 from monkeys_tui._session import RunOptions, plan_run, prepare_run
-from monkeys_tui.screens.inspector import SampleView, render_sample
+from monkeys_tui.screens.inspector import SampleScreen, SampleView, render_sample
 from store import SampleRecord, Store
-from verify import Status, Verdict
+from verify import Status, Verdict, Verifier
 
 
 def _opts(tmp_path: Path, **kw: object) -> RunOptions:
@@ -118,3 +119,39 @@ def test_runs_and_show_give_the_format_and_count_truncated_samples(tmp_path: Pat
     shown = console.export_text()
     assert "chat prompts" in shown
     assert "truncated at max_tokens: 1 of 2 samples (failures); 2 with thinking" in shown
+
+
+def test_the_inspector_offers_no_reverification_of_a_sample_that_failed_unfinished(
+    tmp_path: Path,
+) -> None:
+    """Re-verify (`v`) runs a sample's tests again. A chat sample cut off at max_tokens failed
+    as truncated without a test: the key is hidden for it, shown for a finished one."""
+    p = load_suite("champ").problems[0]
+
+    def view(finish_reason: str, verdict: Verdict) -> SampleView:
+        rec = SampleRecord(
+            run_id=1,
+            problem_id=p.id,
+            idx=0,
+            seed=1,
+            text="\\boxed{7}",
+            prompt_tokens=40,
+            completion_tokens=64,
+            finish_reason=finish_reason,
+            gen_seconds=1.0,
+            created_at=0.0,
+            verdict=verdict,
+        )
+        return SampleView(p, 0, rec, [(0, verdict)])
+
+    store = Store.open(tmp_path / "m.db")
+    screen = SampleScreen(store, 1, p, 0, verifier=lambda: Verifier(None))
+    cut = Verdict(Status.FAIL, 0.0, failing_test=TRUNCATED)
+    screen.view = view("length", cut)
+    assert screen.check_action("reverify", ()) is None
+    screen.view = view("stop", Verdict(Status.FAIL, 0.1, failing_test="answer '7'"))
+    assert screen.check_action("reverify", ()) is True
+    # a raw completion cut off at max_tokens was judged by its tests: it may be run again
+    screen.view = view("length", Verdict(Status.FAIL, 0.1, failing_test="answer '7'"))
+    assert screen.check_action("reverify", ()) is True
+    store.close()

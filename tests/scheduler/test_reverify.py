@@ -15,11 +15,11 @@ import pytest_asyncio
 from rich.console import Console
 
 from backends import SampleFinished, SamplingParams
-from monkeys_scheduler import find_flaky, is_flaky, reverify_run
+from monkeys_scheduler import TRUNCATED, find_flaky, is_flaky, reverify_run
 from monkeys_suites import Problem, ProblemKind
-from monkeys_tui.commands.reverify import cmd_reverify
+from monkeys_tui.commands.reverify import cmd_reverify, print_report
 from store import RunSpec, Store
-from verify import DockerSandbox, Verifier, build_image
+from verify import DockerSandbox, Status, Verdict, Verifier, build_image
 
 ASYNC = pytest.mark.asyncio(loop_scope="session")
 
@@ -180,3 +180,47 @@ async def test_the_reverify_command_prints_flaky_problems_and_both_coverages(
     row_k1 = next(ln for ln in out.splitlines() if ln.startswith("│ 1 │"))
     assert row_k1.split("│")[3].strip() == "50.0%"
     assert counts["t/steady"] == (2, 1)
+
+
+@ASYNC
+async def test_a_truncated_chat_sample_stays_failed_and_is_not_run_again(tmp_path: Path) -> None:
+    """A chat sample cut off at max_tokens failed as truncated, no test ran. Its text here would
+    pass if judged ("#### 4"): re-verification must neither judge it nor call it flaky."""
+    problem = Problem("m/1", "2+2?", ProblemKind.FINAL_ANSWER, answer="4")
+    db = tmp_path / "m.db"
+    with Store.open(db) as store:
+        spec = RunSpec(
+            suite="test",
+            problem_ids=(problem.id,),
+            model="replay",
+            backend="replay",
+            params=SamplingParams(0.8, 0.95, 64),
+            samples_per_problem=3,
+        )
+        run_id = store.create_run(spec, [problem])
+        store.put_samples(
+            run_id,
+            [
+                SampleFinished("m/1", 0, 0, "#### 4", 5, 64, "length", 0.1),  # cut off
+                SampleFinished("m/1", 1, 1, "#### 4", 5, 5, "stop", 0.1),
+                SampleFinished("m/1", 2, 2, "#### 7", 5, 5, "stop", 0.1),
+            ],
+        )
+        cut = Verdict(Status.FAIL, 0.0, failing_test=TRUNCATED, sandbox="none")
+        store.put_verdict(run_id, "m/1", 0, cut)
+        verifier = Verifier(None)
+        for i, text in ((1, "#### 4"), (2, "#### 7")):
+            store.put_verdict(run_id, "m/1", i, await verifier.verify(problem, text))
+        report = await reverify_run(store, run_id, verifier, repeats=3, failing_fraction=1.0)
+        attempts = store.verdict_attempts(run_id)["m/1"]
+        counts = store.counts(run_id)
+    assert report.truncated == 1
+    assert (report.passing_checked, report.failing_checked, report.failing_total) == (1, 1, 1)
+    assert attempts[0] == {0: "fail"}  # left as it was: no further attempt
+    assert sorted(attempts[1]) == sorted(attempts[2]) == [0, 1, 2, 3]
+    assert report.flaky == () and counts == {"m/1": (3, 1)}
+    console = Console(record=True, width=120, color_system=None)
+    print_report(console, report)
+    out = console.export_text()
+    assert "re-verified 1 passing and 1 of 1 failing samples, 3x each" in out
+    assert "not re-verified: 1 chat samples cut off at max_tokens" in out
