@@ -31,6 +31,10 @@ from store import Store
 
 #: Bootstrap resamples per fit in the live summary: bands of the 2.5-97.5 % percentiles.
 LIVE_BOOTSTRAP = 40
+# The live screen weighs the two-Beta mixtures (as reports do) while the counts have at most
+# this many distinct (n, c) rows: beyond, a running run's uneven n makes each refit slow
+# (~1 s at 500 rows, ~30 s at 5,000 with 40 resamples) and the one-Beta models are kept.
+LIVE_MIXTURE_ROWS = 1_000
 #: The extrapolation target ("coverage at 10,000 samples").
 TARGET_K = 10_000
 
@@ -112,6 +116,7 @@ def summarize(
     target_k: int = TARGET_K,
     scaled: bool | Literal["auto"] = "auto",
     partial: bool = False,
+    mixture: bool | Literal["auto"] = "auto",
 ) -> CurveSummary:
     """Coverage so far, the power-law fit and the beta-binomial forecast, with bands.
 
@@ -122,7 +127,8 @@ def summarize(
     (a running run) it follows the policy of `monkeys_analysis.coverage_curve` (defined up to
     ``k_max``); the beta-binomial fit uses every problem's own (n, c). ``bootstrap`` resamples
     per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md;
-    ``"auto"`` also weighs the zero-inflated model).
+    ``"auto"`` also weighs the zero-inflated model and, with ``mixture="auto"``, the two-Beta
+    mixtures by BIC, as `monkeys report` does).
     """
     t0 = time.perf_counter()
     skip = set(exclude)
@@ -147,6 +153,7 @@ def summarize(
                 drawn,
                 scaled=scaled,
                 zero_inflated="auto" if scaled == "auto" else False,
+                mixture=mixture if scaled == "auto" else False,
                 bootstrap=bootstrap,
                 seed=seed,
             )
@@ -345,6 +352,7 @@ def fit_params(summary: CurveSummary) -> dict[str, dict[str, float]]:
             "log_likelihood_zero_inflated": bb.log_likelihood_zero_inflated,
             "lr_statistic": bb.lr_statistic,
             "lr_statistic_zero": bb.lr_statistic_zero,
+            **_mixture_params(bb),
             "bootstrap": float(bb.bootstrap),
             "target_k": float(t),
             "forecast": est.value,
@@ -352,6 +360,22 @@ def fit_params(summary: CurveSummary) -> dict[str, dict[str, float]]:
             "forecast_hi": est.hi,
         }
     return out
+
+
+def _mixture_params(bb: BetaBinomialFit) -> dict[str, float]:
+    """A two-Beta mixture's components (hard one first): ``mixture`` 1 and ``weight_j``,
+    ``alpha_j``, ``beta_j`` (j = 1, 2; weights of the whole, the mass at zero apart);
+    ``mixture`` 0 for a one-Beta model."""
+    out = {"mixture": 1.0 if bb.components else 0.0}
+    for j, (w, a, b) in enumerate(bb.components, start=1):
+        out |= {f"weight_{j}": w, f"alpha_{j}": a, f"beta_{j}": b}
+    return out
+
+
+def mixture_if_cheap(counts: Mapping[str, tuple[int, int]]) -> Literal["auto"] | bool:
+    """``"auto"`` (weigh the mixtures) while the counts' distinct (n, c) rows are few enough
+    for a live refit (`LIVE_MIXTURE_ROWS`), else False."""
+    return "auto" if len(set(counts.values())) <= LIVE_MIXTURE_ROWS else False
 
 
 def save_fits(store: Store, run_id: int, summary: CurveSummary) -> list[str]:

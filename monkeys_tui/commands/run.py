@@ -451,14 +451,15 @@ def print_results(
             style="dim",
         )
     if bb is not None:
-        shape = f"{bb.scale:.3f}·Beta" if bb.model == "scaled_beta" else "Beta"
-        law = f"p ~ {shape}({bb.alpha:.3f}, {bb.beta:.3f})"
-        if bb.zero_mass > 0:
-            law = f"p = 0 for {100 * bb.zero_mass:.1f}% of problems, else {law[4:]}"
+        tests = (
+            f"likelihood ratio for a scale < 1: {bb.lr_statistic:.1f}, for a mass at "
+            f"p = 0: {bb.lr_statistic_zero:.1f}"
+        )
+        if bb.components:
+            tests = "two Betas chosen over one by BIC"
         console.print(
-            f"beta-binomial: pass rate {law} "
-            f"(likelihood ratio for a scale < 1: {bb.lr_statistic:.1f}, for a mass at "
-            f"p = 0: {bb.lr_statistic_zero:.1f}; {bb.bootstrap} bootstrap resamples)",
+            f"beta-binomial: pass rate {bb.describe()} ({tests}; "
+            f"{bb.bootstrap} bootstrap resamples)",
             style="dim",
         )
     if summary.curve.note:

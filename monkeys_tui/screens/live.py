@@ -31,6 +31,7 @@ from monkeys_scheduler import (
 from monkeys_tui._live import (
     CurveSummary,
     coverage_table,
+    mixture_if_cheap,
     observed_at,
     pct,
     pct_band,
@@ -311,7 +312,7 @@ class LiveScreen(Screen[None]):
         t0 = time.monotonic()
         try:
             # from the first verdicts on: over the problems that have verdicts so far
-            summary = summarize(counts, partial=True)
+            summary = summarize(counts, partial=True, mixture=mixture_if_cheap(counts))
             clean = (
                 summarize(counts, fits=False, exclude=self._suspect, partial=True)
                 if self._suspect
