@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from monkeys_scheduler import TRUNCATED
-from monkeys_suites import load_suite
+from monkeys_suites import Problem, load_suite
 from monkeys_tui._session import RunOptions, plan_run, prepare_run
 from monkeys_tui.screens.inspector import SampleScreen, SampleView, render_sample
 from store import SampleRecord, Store
@@ -69,23 +69,30 @@ def _text(view: SampleView, **kw: bool) -> str:
     return console.export_text()
 
 
-def test_inspector_shows_the_rendered_prompt_and_folds_the_thinking() -> None:
-    p = load_suite("champ").problems[0]
-    thinking = "\n".join(f"step {i}" for i in range(10))
-    rec = SampleRecord(
+def _record(
+    p: Problem, text: str, finish_reason: str, verdict: Verdict | None, thinking: str = ""
+) -> SampleRecord:
+    """Sample 0 of run 1 as the store gives it back."""
+    return SampleRecord(
         run_id=1,
         problem_id=p.id,
         idx=0,
         seed=1,
-        text="\\boxed{[7]}",
+        text=text,
         prompt_tokens=40,
         completion_tokens=90,
-        finish_reason="length",
+        finish_reason=finish_reason,
         gen_seconds=1.0,
         created_at=0.0,
-        verdict=None,
+        verdict=verdict,
         thinking=thinking,
     )
+
+
+def test_inspector_shows_the_rendered_prompt_and_folds_the_thinking() -> None:
+    p = load_suite("champ").problems[0]
+    thinking = "\n".join(f"step {i}" for i in range(10))
+    rec = _record(p, "\\boxed{[7]}", "length", None, thinking=thinking)
     rendered = "<|im_start|>user\n[bold]literal[/bold]<|im_end|>\n<|im_start|>assistant\n"
     view = SampleView(p, 0, rec, [(0, Verdict(Status.FAIL, 0.0))], rendered)
     folded = _text(view)
@@ -129,20 +136,7 @@ def test_the_inspector_offers_no_reverification_of_a_sample_that_failed_unfinish
     p = load_suite("champ").problems[0]
 
     def view(finish_reason: str, verdict: Verdict) -> SampleView:
-        rec = SampleRecord(
-            run_id=1,
-            problem_id=p.id,
-            idx=0,
-            seed=1,
-            text="\\boxed{7}",
-            prompt_tokens=40,
-            completion_tokens=64,
-            finish_reason=finish_reason,
-            gen_seconds=1.0,
-            created_at=0.0,
-            verdict=verdict,
-        )
-        return SampleView(p, 0, rec, [(0, verdict)])
+        return SampleView(p, 0, _record(p, "\\boxed{7}", finish_reason, verdict), [(0, verdict)])
 
     store = Store.open(tmp_path / "m.db")
     screen = SampleScreen(store, 1, p, 0, verifier=lambda: Verifier(None))
