@@ -86,6 +86,17 @@ _VERDICT_SQL = (
     "duration_s, exit_code, failing_test, stdout, stderr, sandbox, created_at, base_passed) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# New attempt-0 verdicts, added to problem_counts per problem (see _count_verdicts)
+_COUNT_SQL = (
+    "INSERT INTO problem_counts (run_id, problem_id, n, c) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (run_id, problem_id) DO UPDATE SET n = n + excluded.n, c = c + excluded.c"
+)
+_RECOUNT_SQL = (
+    "INSERT INTO problem_counts (run_id, problem_id, n, c) "
+    "SELECT ?, ?, count(*), coalesce(sum(passed), 0) FROM verdicts "
+    "WHERE run_id = ? AND problem_id = ? AND attempt = 0 "
+    "ON CONFLICT (run_id, problem_id) DO UPDATE SET n = excluded.n, c = excluded.c"
+)
 _FIT_SQL = "INSERT INTO fits (run_id, kind, params, created_at) VALUES (?, ?, ?, ?)"
 
 _RUN_COLUMNS = (
@@ -397,7 +408,8 @@ class Store:
     ) -> None:
         """Queue a verdict. (run, problem, idx, attempt) is unique: the first stored wins;
         a re-verification uses attempt >= 1. Attempt 0 is what `counts` uses."""
-        self._enqueue(Rows(_VERDICT_SQL, [_verdict_row(run_id, problem_id, idx, verdict, attempt)]))
+        row = _verdict_row(run_id, problem_id, idx, verdict, attempt)
+        self._enqueue(Rows(_VERDICT_SQL, [row], _count_verdicts))
 
     def put_verdicts(
         self, run_id: int, verdicts: Iterable[tuple[str, int, Verdict]], attempt: int = 0
@@ -416,7 +428,7 @@ class Store:
                 got = columns[id(v)] = (v, *_verdict_columns(v))
             rows.append((run_id, pid, i, attempt, *got[1], now, *got[2]))
         if rows:
-            self._enqueue(Rows(_VERDICT_SQL, rows))
+            self._enqueue(Rows(_VERDICT_SQL, rows, _count_verdicts))
 
     def put_reverification(self, run_id: int, problem_id: str, idx: int, verdict: Verdict) -> int:
         """Store a re-verification of one sample as its next attempt (synchronous); returns the
@@ -620,7 +632,8 @@ class Store:
 
     def counts(self, run_id: int) -> dict[str, tuple[int, int]]:
         """Problem -> (n verified, c passed) over attempt-0 verdicts; every problem of the
-        run, in run order, (0, 0) when it has none. O(problems): kept by triggers."""
+        run, in run order, (0, 0) when it has none. O(problems): kept by the writer (new
+        verdicts) and by triggers (changed or deleted ones)."""
         with self._read() as conn:
             self._require_run(conn, run_id)
             rows = conn.execute(
@@ -946,6 +959,27 @@ def _sample_row(
         now,
         clean_text(s.reasoning),
     )
+
+
+def _count_verdicts(conn: sqlite3.Connection, stored: list[Row], unsure: list[Row]) -> None:
+    """Add verdict rows (`_VERDICT_SQL`) just stored to `problem_counts`: (n, c) of each
+    problem grows by its new attempt-0 verdicts and their passes. A problem with `unsure` rows
+    (some ignored as already stored, which not known) is counted again from its verdicts."""
+    recount = {(r[0], r[1]) for r in unsure if r[3] == 0}
+    tally: dict[tuple[object, object], list[int]] = {}
+    for r in stored:
+        if r[3] == 0:
+            key = (r[0], r[1])
+            t = tally.get(key)
+            if t is None:
+                t = tally[key] = [0, 0]
+            t[0] += 1
+            if r[5]:  # passed
+                t[1] += 1
+    conn.executemany(
+        _COUNT_SQL, [(*key, n, c) for key, (n, c) in tally.items() if key not in recount]
+    )
+    conn.executemany(_RECOUNT_SQL, [(*key, *key) for key in recount])
 
 
 def _verdict_row(run_id: int, problem_id: str, idx: int, v: Verdict, attempt: int) -> Row:

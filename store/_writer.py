@@ -9,8 +9,11 @@ silently: it is recorded and the next enqueue / flush / call / close raises Stor
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import logging
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -23,14 +26,24 @@ from store._records import StoreError
 log = logging.getLogger(__name__)
 
 QUEUE_MAX_ITEMS = 100_000  # a put blocks (backpressure) only when this many items are waiting
+MULTI_ROWS = 256  # rows an INSERT writes per statement when a batch has that many
 
 Row = tuple[object, ...]
 
 
+Stored = Callable[[sqlite3.Connection, list[Row], list[Row]], None]
+
+
 @dataclass
 class Rows:
+    """Rows of one statement. `stored` (for an INSERT OR IGNORE) is called in the same
+    transaction, after them, with the rows it stored and the rows it may have ignored: those of
+    a statement that stored fewer rows than it was given, which of them not known (rare: a
+    conflict)."""
+
     sql: str
     rows: list[Row]
+    stored: Stored | None = None
 
 
 @dataclass
@@ -144,7 +157,7 @@ class Writer:
             conn.execute("BEGIN IMMEDIATE")
             for group in _grouped(batch):
                 if isinstance(group, Rows):
-                    conn.executemany(group.sql, group.rows)
+                    _insert(conn, group)
                 elif isinstance(group, Call):
                     self._run_call(group)
             conn.execute("COMMIT")
@@ -163,14 +176,23 @@ class Writer:
         row_errors: list[BaseException] = []
         for item in batch:
             if isinstance(item, Rows):
+                stored: list[Row] = []
                 for row in item.rows:
                     try:
-                        conn.execute(item.sql, row)
+                        if conn.execute(item.sql, row).rowcount == 1:
+                            stored.append(row)
                     except sqlite3.Error as e:
                         if not conn.in_transaction:  # the error rolled the transaction back
                             self._fail_batch(batch, e)
                             return
                         row_errors.append(e)
+                if item.stored is not None:
+                    try:
+                        item.stored(conn, stored, [])
+                    except sqlite3.Error as e:
+                        self._rollback()
+                        self._fail_batch(batch, e)
+                        return
             elif isinstance(item, Call):
                 self._run_call(item)
                 if not conn.in_transaction:
@@ -261,17 +283,62 @@ class Writer:
         self.raise_pending()
 
 
+_VALUES = re.compile(r"^(INSERT .+ VALUES )(\(\?(?:, \?)*\))$", re.DOTALL)
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_sql(sql: str, limit: int) -> tuple[str, int] | None:
+    """`sql`, a one-row ``INSERT ... VALUES (?, ...)``, as an INSERT of n rows at once, and n;
+    None when `sql` is not of that form (or n would be 1)."""
+    m = _VALUES.match(sql)
+    if m is None:
+        return None
+    head, row = m.groups()
+    n = min(MULTI_ROWS, limit // row.count("?"))
+    return (head + ", ".join([row] * n), n) if n > 1 else None
+
+
+def _insert(conn: sqlite3.Connection, rows: Rows) -> None:
+    """Run `rows`, in order, then `rows.stored`. An INSERT of many rows goes as statements of
+    MULTI_ROWS rows each: the same rows, triggers and conflicts as one by one, but SQLite runs a
+    statement without the GIL, so a busy Python thread beside the writer stalls it once per
+    statement rather than once per row (and each row costs less)."""
+    multi = None
+    if len(rows.rows) >= MULTI_ROWS:
+        multi = _multi_sql(rows.sql, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    stored: list[Row] = []
+    unsure: list[Row] = []
+
+    def tally(chunk: list[Row], changed: int) -> None:
+        if rows.stored is not None:
+            (stored if changed == len(chunk) else unsure).extend(chunk)
+
+    whole = 0
+    if multi is not None:
+        sql, n = multi
+        whole = len(rows.rows) - len(rows.rows) % n
+        for i in range(0, whole, n):
+            chunk = rows.rows[i : i + n]
+            cur = conn.execute(sql, list(itertools.chain.from_iterable(chunk)))
+            tally(chunk, cur.rowcount)
+    rest = rows.rows[whole:] if whole else rows.rows
+    if rest:
+        tally(rest, conn.executemany(rows.sql, rest).rowcount)
+    if rows.stored is not None:
+        rows.stored(conn, stored, unsure)
+
+
 def _grouped(batch: list[Item]) -> Iterator[Rows | Call]:
-    """Consecutive row items with the same SQL merged into one executemany, order kept."""
+    """Consecutive row items with the same SQL (and `stored`) merged into one, order kept."""
     current: Rows | None = None
     for item in batch:
         if isinstance(item, Rows):
-            if current is not None and current.sql == item.sql:
+            if current is not None and (current.sql, current.stored) == (item.sql, item.stored):
                 current.rows.extend(item.rows)
             else:
                 if current is not None:
                     yield current
-                current = Rows(item.sql, list(item.rows))
+                current = Rows(item.sql, list(item.rows), item.stored)
         elif isinstance(item, Call):
             if current is not None:
                 yield current

@@ -27,6 +27,9 @@ RELEASED = {
     "0007_base_tests": "ecbcf34fb9635550e5c38b3625b78f342e31c2ce5c01637c130a17134156c22d",
     "0008_problem_programs": "b1977d118ea4d044fef6467e966dc96e9524721bacee6acb2ae12548de1d9a68",
     "0009_sample_finish_index": "3065f4ad9068171ce545d39a4392009998e6a88568973c53d512768e091a58bc",
+    "0010_problem_counts_by_batch": (
+        "fb23cd20ff24816cd67b4f7b86ca2876257ec77a4b5e9fde4135582abf4d9c4f"
+    ),
 }
 
 
