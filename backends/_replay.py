@@ -69,10 +69,11 @@ __all__ = ["RecordedSample", "ReplayBackend"]
 _FINISH_REASONS = ("stop", "length")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordedSample:
-    """One sample as the data holds it (millions may be held: slots, and its place as the
-    file's shared name and a line number rather than a string of its own)."""
+    """One sample as the data holds it (millions may be held: slots, not frozen, which would
+    double the time to make one, and its place as the file's shared name and a line number
+    rather than a string of its own). Read-only by convention."""
 
     text: str
     seed: int | None = None
@@ -336,50 +337,57 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
     with fh:
         try:
             for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                where = f"{name}:{lineno}"
                 try:
                     obj = loads(line)
                 except json.JSONDecodeError as e:
-                    raise BackendError(f"{where}: not valid JSON ({e.msg})") from e
+                    if line.isspace():  # a blank line
+                        continue
+                    raise BackendError(f"{name}:{lineno}: not valid JSON ({e.msg})") from e
                 if type(obj) is not dict:
-                    raise BackendError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+                    raise BackendError(
+                        f"{name}:{lineno}: expected a JSON object, got {type(obj).__name__}"
+                    )
                 pid = obj.get("problem_id")
                 if type(pid) is not str or not pid:
                     raise BackendError(
-                        f"{where}: field 'problem_id' must be a non-empty string, got {pid!r}"
+                        f"{name}:{lineno}: field 'problem_id' must be a non-empty string, "
+                        f"got {pid!r}"
                     )
                 index = obj.get("index")
                 if type(index) is not int or index < 0:  # a bool is not an index
                     raise BackendError(
-                        f"{where}: field 'index' must be an integer >= 0, got {index!r}"
+                        f"{name}:{lineno}: field 'index' must be an integer >= 0, got {index!r}"
                     )
                 text = obj.get("text")
                 if type(text) is not str:
-                    raise BackendError(f"{where}: field 'text' must be a string, got {text!r}")
+                    raise BackendError(
+                        f"{name}:{lineno}: field 'text' must be a string, got {text!r}"
+                    )
                 seed = obj.get("seed")
                 if seed is not None and type(seed) is not int:
-                    raise BackendError(f"{where}: field 'seed' must be an integer, got {seed!r}")
+                    raise BackendError(
+                        f"{name}:{lineno}: field 'seed' must be an integer, got {seed!r}"
+                    )
                 finish = obj.get("finish_reason", "stop")
                 if finish not in _FINISH_REASONS:
                     raise BackendError(
-                        f"{where}: field 'finish_reason' must be 'stop' or 'length', got {finish!r}"
+                        f"{name}:{lineno}: field 'finish_reason' must be 'stop' or 'length', "
+                        f"got {finish!r}"
                     )
                 correct = obj.get("correct")
                 if correct is not None and type(correct) is not bool:
                     raise BackendError(
-                        f"{where}: field 'correct' must be true or false, got {correct!r}"
+                        f"{name}:{lineno}: field 'correct' must be true or false, got {correct!r}"
                     )
                 prompt = obj.get("prompt")
                 if prompt is not None:
                     if type(prompt) is not str:
                         raise BackendError(
-                            f"{where}: field 'prompt' must be a string, got {prompt!r:.80}"
+                            f"{name}:{lineno}: field 'prompt' must be a string, got {prompt!r:.80}"
                         )
                     if pid in prompts and prompts[pid] != prompt:
                         raise BackendError(
-                            f"{where}: field 'prompt' differs from the prompt of {pid!r} "
+                            f"{name}:{lineno}: field 'prompt' differs from the prompt of {pid!r} "
                             f"on line {prompt_line[pid]}"
                         )
                     prompts[pid] = prompt
@@ -389,19 +397,19 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                     samples = out[pid] = {}
                 elif index in samples:
                     raise BackendError(
-                        f"{where}: field 'index': sample {index} of {pid!r} "
+                        f"{name}:{lineno}: field 'index': sample {index} of {pid!r} "
                         f"is already on line {samples[index].line}"
                     )
                 prompt_tokens = obj.get("prompt_tokens")
                 if prompt_tokens is not None and (
                     type(prompt_tokens) is not int or prompt_tokens < 0
                 ):
-                    _opt_int(obj, "prompt_tokens", where)  # raises, saying why
+                    _opt_int(obj, "prompt_tokens", f"{name}:{lineno}")  # raises, saying why
                 completion_tokens = obj.get("completion_tokens")
                 if completion_tokens is not None and (
                     type(completion_tokens) is not int or completion_tokens < 0
                 ):
-                    _opt_int(obj, "completion_tokens", where)  # raises, saying why
+                    _opt_int(obj, "completion_tokens", f"{name}:{lineno}")  # raises, saying why
                 samples[index] = RecordedSample(
                     text, seed, prompt_tokens, completion_tokens, finish, correct, name, lineno
                 )

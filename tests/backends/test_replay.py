@@ -274,3 +274,16 @@ def test_jsonl_prompt_is_read_and_must_agree(tmp_path: Path) -> None:
     )
     with pytest.raises(BackendError, match=r"s\.jsonl:2: field 'prompt' differs .* on line 1"):
         ReplayBackend(f).load()
+
+
+def test_jsonl_blank_lines_are_skipped_and_errors_keep_their_line(tmp_path: Path) -> None:
+    row = {"problem_id": "p", "index": 0, "text": "a"}
+    f = tmp_path / "b.jsonl"
+    f.write_text(f"\n{json.dumps(row)}\n   \n\t\r\n{json.dumps(row | {'index': 1})}\n\n")
+    backend = ReplayBackend(f)
+    assert backend.indices("p") == [0, 1]
+    second = backend.recorded("p", 1)
+    assert second is not None and second.source == f"{f}:5"
+    f.write_text(f"\n\n{json.dumps(row)}\n  \n{{not json\n")
+    with pytest.raises(BackendError, match=r"b\.jsonl:5: not valid JSON"):
+        ReplayBackend(f).load()
