@@ -69,7 +69,7 @@ class TextDelta:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class SampleFinished:
     """One finished sample.
 

@@ -163,8 +163,9 @@ class ReplayBackend:
             return None
         samples = self._ensure_loaded().get(request.problem_id, {})
         estimate = self._prompt_estimate(request)
+        metas: _Metas = {}  # the chunk's samples share their few distinct metas
         return [
-            _finished(request, index, rec, estimate, 0.0)
+            _finished(request, index, rec, estimate, 0.0, metas)
             for index in request.indices
             if (rec := samples.get(index)) is not None
         ]
@@ -273,20 +274,29 @@ class ReplayBackend:
         raise BackendError(f"{p}: no such file or directory to replay")
 
 
+_Metas = dict[tuple[bool, bool | None], dict[str, float]]
+
+
 def _finished(
     request: GenerationRequest,
     index: int,
     rec: RecordedSample,
     prompt_estimate: int,
     seconds: float,
+    metas: _Metas | None = None,
 ) -> SampleFinished:
     """The `SampleFinished` of a recorded sample (estimated token counts when none are
-    recorded, said in `meta`)."""
-    meta: dict[str, float] = {"replayed": 1.0}
-    if rec.prompt_tokens is None or rec.completion_tokens is None:
-        meta["tokens_estimated"] = 1.0
-    if rec.correct is not None:
-        meta["recorded_correct"] = 1.0 if rec.correct else 0.0
+    recorded, said in `meta`). With `metas`, samples with the same meta share one dict."""
+    estimated = rec.prompt_tokens is None or rec.completion_tokens is None
+    meta = None if metas is None else metas.get((estimated, rec.correct))
+    if meta is None:
+        meta = {"replayed": 1.0}
+        if estimated:
+            meta["tokens_estimated"] = 1.0
+        if rec.correct is not None:
+            meta["recorded_correct"] = 1.0 if rec.correct else 0.0
+        if metas is not None:
+            metas[estimated, rec.correct] = meta
     return SampleFinished(
         problem_id=request.problem_id,
         index=index,

@@ -398,7 +398,7 @@ class Store:
     def put_samples(self, run_id: int, samples: Iterable[SampleFinished]) -> None:
         """Queue many samples as one item (cheaper than `put_sample` in a loop)."""
         now = time.time()
-        metas: dict[str, str] = {}  # a run's samples share a few metas: each encoded once
+        metas = _Metas()  # a run's samples share a few metas: each encoded once
         rows = [_sample_row(run_id, s, now, metas) for s in samples]
         if rows:
             self._enqueue(Rows(_SAMPLE_SQL, rows))
@@ -929,20 +929,32 @@ class Store:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def _meta_json(meta: Mapping[str, float], seen: dict[str, str] | None) -> str:
-    """A sample's meta as stored; `seen` memoizes by ``repr`` (which tells 0.0 from -0.0)."""
-    if seen is None:
-        return dumps({str(k): float(v) for k, v in meta.items()})
-    key = repr(meta)
-    out = seen.get(key)
-    if out is None:
-        out = seen[key] = dumps({str(k): float(v) for k, v in meta.items()})
-    return out
+class _Metas:
+    """The JSON of the metas of one batch of samples, each distinct meta encoded once: a meta
+    object seen before by identity (a backend's samples often share one), else by ``repr``
+    (which tells 0.0 from -0.0). Held only while the batch is converted."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Mapping[str, float], str]] = {}
+        self._by_repr: dict[str, str] = {}
+
+    def json(self, meta: Mapping[str, float]) -> str:
+        got = self._by_id.get(id(meta))
+        if got is not None and got[0] is meta:
+            return got[1]
+        key = repr(meta)
+        out = self._by_repr.get(key)
+        if out is None:
+            out = self._by_repr[key] = _meta_json(meta)
+        self._by_id[id(meta)] = (meta, out)  # the meta is held: its id is not reused
+        return out
 
 
-def _sample_row(
-    run_id: int, s: SampleFinished, now: float, metas: dict[str, str] | None = None
-) -> Row:
+def _meta_json(meta: Mapping[str, float]) -> str:
+    return dumps({str(k): float(v) for k, v in meta.items()})
+
+
+def _sample_row(run_id: int, s: SampleFinished, now: float, metas: _Metas | None = None) -> Row:
     if s.index < 0:
         raise StoreError(f"sample index must be >= 0, got {s.index}")
     return (
@@ -955,7 +967,7 @@ def _sample_row(
         s.completion_tokens,
         s.finish_reason,
         float(s.seconds),
-        _meta_json(s.meta, metas),
+        _meta_json(s.meta) if metas is None else metas.json(s.meta),
         now,
         clean_text(s.reasoning),
     )

@@ -6,8 +6,10 @@ Also the writer's many-row INSERT statements: the rows stored are those one by o
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +200,16 @@ def test_many_row_statements_store_what_one_by_one_stores(tmp_path: Path, h: Any
     assert sorted((pid, i, t) for pid, i, t, _, _ in stored[0]) == sorted(
         (pid, i, t) for (pid, i), t in first.items()
     )
+
+
+def test_a_batch_stores_each_samples_own_meta(fresh_db: Store, run_id: int, h: Any) -> None:
+    """Metas are encoded once per distinct meta in a batch (shared objects by identity, equal
+    ones by repr): each sample still gets its own, -0.0 apart from 0.0."""
+    shared = {"replayed": 1.0, "recorded_correct": 1.0}
+    metas = [shared, {"x": 0.0}, shared, {"x": -0.0}, {"x": 0.0}, {}, shared, {"x": 2.5}]
+    samples = [replace(h.sample("T/0", i), meta=m) for i, m in enumerate(metas)]
+    fresh_db.put_samples(run_id, samples)
+    fresh_db.flush()
+    got = [r.meta for r in fresh_db.samples(run_id, "T/0")]
+    assert got == metas
+    assert [math.copysign(1.0, m["x"]) for m in got if "x" in m] == [1.0, -1.0, 1.0, 1.0]
