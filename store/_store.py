@@ -97,6 +97,12 @@ _RECOUNT_SQL = (
     "WHERE run_id = ? AND problem_id = ? AND attempt = 0 "
     "ON CONFLICT (run_id, problem_id) DO UPDATE SET n = excluded.n, c = excluded.c"
 )
+# reads the partial index verdicts_base (0011): only the verdicts judged under base tests
+_BASE_COUNTS_SQL = (
+    "SELECT problem_id, count(*), sum(base_passed), sum(base_passed AND passed) "
+    "FROM verdicts WHERE run_id = ? AND attempt = 0 AND base_passed IS NOT NULL "
+    "GROUP BY problem_id"
+)
 _FIT_SQL = "INSERT INTO fits (run_id, kind, params, created_at) VALUES (?, ?, ?, ?)"
 
 _RUN_COLUMNS = (
@@ -651,12 +657,7 @@ class Store:
         none has. A sample passing base but not both is a base-test false positive."""
         with self._read() as conn:
             self._require_run(conn, run_id)
-            rows = conn.execute(
-                "SELECT problem_id, count(*), sum(base_passed), sum(base_passed AND passed) "
-                "FROM verdicts WHERE run_id = ? AND attempt = 0 AND base_passed IS NOT NULL "
-                "GROUP BY problem_id",
-                (run_id,),
-            ).fetchall()
+            rows = conn.execute(_BASE_COUNTS_SQL, (run_id,)).fetchall()
         return {pid: (int(n), int(b or 0), int(both or 0)) for pid, n, b, both in rows}
 
     def get_sample(self, run_id: int, problem_id: str, idx: int) -> SampleRecord | None:

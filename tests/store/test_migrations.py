@@ -30,6 +30,7 @@ RELEASED = {
     "0010_problem_counts_by_batch": (
         "fb23cd20ff24816cd67b4f7b86ca2876257ec77a4b5e9fde4135582abf4d9c4f"
     ),
+    "0011_verdict_base_index": "b703920fdfe5d37cfb18ce77dabec01aa28864901c7e760f7543b035f54ccf57",
 }
 
 

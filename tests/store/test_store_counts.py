@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from store import MIGRATIONS, Store, StoreError
+from store._store import _BASE_COUNTS_SQL
 from store._writer import MULTI_ROWS
 from verify._verdict import Status, Verdict
 
@@ -213,3 +214,21 @@ def test_a_batch_stores_each_samples_own_meta(fresh_db: Store, run_id: int, h: A
     got = [r.meta for r in fresh_db.samples(run_id, "T/0")]
     assert got == metas
     assert [math.copysign(1.0, m["x"]) for m in got if "x" in m] == [1.0, -1.0, 1.0, 1.0]
+
+
+def test_base_counts_read_only_the_verdicts_with_base_tests(
+    fresh_db: Store, run_id: int, h: Any
+) -> None:
+    """Store.base_counts reads the partial index of verdicts judged under base tests (0011), so
+    a run without base tests costs nothing however many verdicts it has; the counts are those
+    of every attempt-0 verdict with a base verdict."""
+    fresh_db.put_samples(run_id, [h.sample(pid, i) for pid in ("T/0", "T/1") for i in range(6)])
+    base = [Verdict(Status.PASS, 0.1, base_passed=i % 3 != 0) for i in range(6)]
+    fresh_db.put_verdicts(run_id, [("T/0", i, v) for i, v in enumerate(base)])
+    fresh_db.put_verdicts(run_id, [("T/1", i, Verdict(Status.FAIL, 0.1)) for i in range(6)])
+    fresh_db.put_verdicts(run_id, [("T/0", 0, Verdict(Status.PASS, 0.1, base_passed=True))], 1)
+    fresh_db.flush()
+    assert fresh_db.base_counts(run_id) == {"T/0": (6, 4, 4)}
+    with sqlite3.connect(fresh_db.path) as raw:
+        plan = raw.execute(f"EXPLAIN QUERY PLAN {_BASE_COUNTS_SQL}", (run_id,)).fetchall()
+    assert "verdicts_base" in str(plan)
