@@ -122,6 +122,11 @@ class LiveScreen(Screen[None]):
     def deterministic(self) -> bool:
         return self.mapp.deterministic
 
+    @property
+    def summary(self) -> CurveSummary | None:
+        """The figures on screen (coverage so far, fits), None before the first analysis."""
+        return self._summary
+
     # ---- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
