@@ -3,8 +3,11 @@ offline; or from a local copy in any form people download.
 
 `hub_records` loads a published dataset with ``datasets.load_dataset`` (the cache is
 ``datasets``' own, ``HF_HOME`` / ``HF_DATASETS_CACHE``; with ``HF_HUB_OFFLINE=1`` only the
-cache is read). When the hub cannot be reached and the cache lacks the data, the error says so
-in one line and names the local form (``NAME:PATH``).
+cache is read). The hub's endpoint (``HF_ENDPOINT``, default huggingface.co) is first tried
+with one quick connection (unless a proxy is configured): when it cannot be reached, only the
+cache is read, so that the answer comes at once rather than after ``huggingface_hub``'s
+retries (~25 s). When the hub cannot be reached and the cache lacks the data, the error says
+so in one line and names the local form (``NAME:PATH``).
 
 `local_records` reads a local copy: a ``.parquet`` or ``.arrow`` file and a ``save_to_disk``
 folder go through ``datasets`` (the same code path as the hub, less the download); ``.jsonl``
@@ -14,8 +17,11 @@ and ``.json`` files are read line by line so that errors name the line. Every ro
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import socket
+import urllib.parse
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,9 @@ from monkeys_suites._problem import SuiteError
 from monkeys_suites._source import Record, json_records, jsonl_records
 
 LOCAL_FORMS = "parquet, JSONL, JSON or a datasets save_to_disk folder"
+HUB_PROBE_TIMEOUT_S = 5.0
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+TRUE_VALUES = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -66,36 +75,73 @@ def _datasets() -> Any:
     return datasets
 
 
+def _offline_env() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in TRUE_VALUES
+
+
+def hub_unreachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> str | None:
+    """Why the hub's endpoint cannot be reached (its name or a TCP connection to it), or None
+    when it can, or when a proxy is configured (a direct connection says nothing then)."""
+    if any(os.environ.get(v) for v in PROXY_VARS):
+        return None
+    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    try:
+        port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    except ValueError as e:
+        return f"HF_ENDPOINT: {e}"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as e:
+        return f"{host}:{port}: {e.strerror or type(e).__name__}"
+
+
+@contextlib.contextmanager
+def _cache_only(ds_mod: Any) -> Iterator[None]:
+    """`datasets` and `huggingface_hub` as with HF_HUB_OFFLINE=1, for this block only."""
+    import huggingface_hub.constants as hub_constants
+
+    before = (ds_mod.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE)
+    ds_mod.config.HF_HUB_OFFLINE = hub_constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        ds_mod.config.HF_HUB_OFFLINE, hub_constants.HF_HUB_OFFLINE = before
+
+
 def hub_records(name: str, source: HubSource, columns: Sequence[str]) -> list[Record]:
     """The rows of `source` as records, from the `datasets` cache or the hub; SuiteError in one
     line when neither has them."""
     ds_mod = _datasets()
     rows: list[Record] = []
     where = Path(f"hf://{source.dataset}")
+    cut_off = None if _offline_env() else hub_unreachable()
     for config in source.configs:
         kwargs: dict[str, Any] = {"split": source.split}
         if source.data_files:
             kwargs["data_files"] = list(source.data_files)
         try:
-            ds = ds_mod.load_dataset(source.dataset, config, **kwargs)
+            with _cache_only(ds_mod) if cut_off else contextlib.nullcontext():
+                ds = ds_mod.load_dataset(source.dataset, config, **kwargs)
         except Exception as e:  # datasets raises many types for "not reachable, not cached"
-            raise SuiteError(_unreachable(name, source, e)) from None
+            raise SuiteError(_unreachable(name, source, e, cut_off)) from None
         label = Path(f"{where}/{config}" if config else str(where))
         require_columns(list(ds.column_names), columns, str(label))
         rows.extend(Record(label, i + 1, dict(row)) for i, row in enumerate(ds))
     return rows
 
 
-def _unreachable(name: str, source: HubSource, e: Exception) -> str:
+def _unreachable(name: str, source: HubSource, e: Exception, cut_off: str | None) -> str:
     why = (str(e).strip().splitlines() or [type(e).__name__])[0]
     if len(why) > 160:
         why = why[:157] + "..."
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    reach = (
-        "HF_HUB_OFFLINE is set"
-        if offline
-        else f"the Hugging Face hub cannot be reached ({type(e).__name__}: {why})"
-    )
+    if _offline_env():
+        reach = "HF_HUB_OFFLINE is set"
+    elif cut_off:
+        reach = f"the Hugging Face hub cannot be reached ({cut_off})"
+    else:
+        reach = f"the Hugging Face hub cannot be reached ({type(e).__name__}: {why})"
     return (
         f"suite {name!r}: {reach} and {source.describe()} is not in the datasets cache; fetch it "
         f"once where the hub is reachable, or give a local copy: --suite {name}:PATH "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from monkeys_suites._benchmarks import (
     swebench_image,
     swebench_test_name,
 )
+from monkeys_suites._hub import PROXY_VARS, hub_unreachable
 from tests.suites import benchmark_data as data
 
 NAMES = {
@@ -72,6 +74,52 @@ def test_hub_unreachable_offline_is_one_line_naming_the_local_form(tmp_path: Pat
     msg = out.stdout.strip()
     assert "HF_HUB_OFFLINE is set" in msg and "HuggingFaceH4/aime_2024" in msg, out
     assert "--suite aime24:PATH" in msg and "\\n" not in msg
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_hub_is_said_at_once_from_one_connection(tmp_path: Path) -> None:
+    """Without HF_HUB_OFFLINE, an endpoint that refuses connections: the cache alone is read
+    (no retries of the hub client) and the error names the endpoint and why."""
+    port = _closed_port()
+    code = (
+        "from monkeys_suites import load_suite\n"
+        "try:\n    load_suite('gsm8k')\nexcept Exception as e:\n    print(repr(str(e)))\n"
+    )
+    env = {
+        "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+        "HF_HOME": str(tmp_path / "hf"),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    msg = out.stdout.strip()
+    assert f"the Hugging Face hub cannot be reached (127.0.0.1:{port}: " in msg, out
+    assert "openai/gsm8k" in msg and "--suite gsm8k:PATH" in msg and "\\n" not in msg
+
+
+def test_the_hub_probe_connects_once_and_leaves_proxies_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub_unreachable() is None
+    port = _closed_port()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    why = hub_unreachable()
+    assert why is not None and why.startswith(f"127.0.0.1:{port}: ")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert hub_unreachable() is None  # through a proxy a direct connection says nothing
 
 
 def test_gsm8k_parquet_and_jsonl_give_the_same_problems(tmp_path: Path) -> None:
