@@ -50,7 +50,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -69,11 +69,10 @@ __all__ = ["RecordedSample", "ReplayBackend"]
 _FINISH_REASONS = ("stop", "length")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RecordedSample:
-    """One sample as the data holds it (millions may be held: slots, not frozen, which would
-    double the time to make one, and its place as the file's shared name and a line number
-    rather than a string of its own). Read-only by convention."""
+    """One sample as the data holds it (`ReplayBackend.recorded`, `samples`; the backend itself
+    holds each as a plain tuple)."""
 
     text: str
     seed: int | None = None
@@ -88,6 +87,16 @@ class RecordedSample:
     def source(self) -> str:
         """Where the sample is, for messages: "file:line", or "file"."""
         return f"{self.file}:{self.line}" if self.line else self.file
+
+
+# How the backend holds a sample: a plain tuple of plain values (text, seed, prompt_tokens,
+# completion_tokens, finish_reason, correct, line), which the cyclic garbage collector stops
+# tracking once it has seen it; a RecordedSample (an object the collector would scan at every
+# full collection, millions of times over at paper scale) is made only when one is asked for.
+_Raw = tuple[str, int | None, int | None, int | None, str, bool | None, int]
+_TEXT: Final = 0
+_CORRECT: Final = 5
+_LINE: Final = 6
 
 
 def _estimate_tokens(text: str) -> int:
@@ -107,9 +116,11 @@ class ReplayBackend:
             raise ValueError(f"speed must be > 0 samples/s, got {speed}")
         self._path = Path(path)
         self._speed = speed
-        self._data: dict[str, dict[int, RecordedSample]] | None = None
+        self._data: dict[str, dict[int, _Raw]] | None = None
+        self._file_of: dict[str, str] = {}  # problem -> the file its samples are in
         self._prompts: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._frozen = False  # the records are out of the cyclic collector's sight
 
     # -- Backend protocol -------------------------------------------------------------
 
@@ -126,7 +137,9 @@ class ReplayBackend:
             await asyncio.to_thread(self._ensure_loaded)
 
     async def close(self) -> None:
-        return None
+        if self._frozen:  # what was alive when the data was read is collected as usual again
+            self._frozen = False
+            gc.unfreeze()
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
         data = self._ensure_loaded()
@@ -144,8 +157,8 @@ class ReplayBackend:
             yield SampleStarted(pid, index)
             if delay:
                 await asyncio.sleep(delay)
-            if rec.text:
-                yield TextDelta(pid, index, rec.text)
+            if rec[_TEXT]:
+                yield TextDelta(pid, index, rec[_TEXT])
             yield _finished(request, index, rec, prompt_estimate, time.monotonic() - t0)
         if missing:
             if not samples:
@@ -178,7 +191,7 @@ class ReplayBackend:
     def known_correct(self, problem_id: str, index: int) -> bool | None:
         """The recorded verdict for a sample, or None when the data has none."""
         rec = self._ensure_loaded().get(problem_id, {}).get(index)
-        return None if rec is None else rec.correct
+        return None if rec is None else rec[_CORRECT]
 
     def problem_ids(self) -> list[str]:
         """The replayed problems, sorted."""
@@ -194,11 +207,32 @@ class ReplayBackend:
         return self._prompts.get(problem_id)
 
     def recorded(self, problem_id: str, index: int) -> RecordedSample | None:
-        return self._ensure_loaded().get(problem_id, {}).get(index)
+        rec = self._ensure_loaded().get(problem_id, {}).get(index)
+        return None if rec is None else self._record(problem_id, rec)
 
     def samples(self, problem_id: str) -> dict[int, RecordedSample]:
         """The recorded samples of one problem by index (empty when the data has none)."""
-        return dict(self._ensure_loaded().get(problem_id, {}))
+        have = self._ensure_loaded().get(problem_id, {})
+        return {i: self._record(problem_id, rec) for i, rec in have.items()}
+
+    def verdicts(self, problem_id: str) -> list[tuple[int, str, bool | None]]:
+        """(index, text, recorded verdict or None) of every recorded sample of one problem,
+        without making a RecordedSample of each (a recorded verifier reads millions)."""
+        have = self._ensure_loaded().get(problem_id, {})
+        return [(i, rec[_TEXT], rec[_CORRECT]) for i, rec in have.items()]
+
+    def _record(self, problem_id: str, rec: _Raw) -> RecordedSample:
+        text, seed, prompt_tokens, completion_tokens, finish, correct, line = rec
+        return RecordedSample(
+            text,
+            seed,
+            prompt_tokens,
+            completion_tokens,
+            finish,
+            correct,
+            self._file_of[problem_id],
+            line,
+        )
 
     def recorded_prefix(self, problem_id: str) -> int:
         """How many samples ``0, 1, ..., k-1`` the data holds without a gap: the largest
@@ -215,7 +249,7 @@ class ReplayBackend:
 
     # -- loading ----------------------------------------------------------------------
 
-    def _ensure_loaded(self) -> dict[str, dict[int, RecordedSample]]:
+    def _ensure_loaded(self) -> dict[str, dict[int, _Raw]]:
         with self._lock:
             if self._data is None:
                 # millions of records and no cycles among them: the cyclic collector would
@@ -227,12 +261,17 @@ class ReplayBackend:
                 finally:
                     if collecting:
                         gc.enable()
+                # Held until the backend closes and without cycles: out of the collector's
+                # sight until then (gc.freeze; everything alive now is), or every full
+                # collection scans them again (1,000,000 samples: 2 s of an ingest).
+                gc.freeze()
+                self._frozen = True
             assert self._data is not None
             return self._data
 
     def _load(self) -> None:
         """Read every file (called with the lock held, once)."""
-        data: dict[str, dict[int, RecordedSample]] = {}
+        data: dict[str, dict[int, _Raw]] = {}
         origin: dict[str, Path] = {}
         prompts: dict[str, str] = {}
         for f in self._files():
@@ -253,6 +292,7 @@ class ReplayBackend:
                 origin[pid] = f
                 data.setdefault(pid, {}).update(samples)
         self._prompts = prompts
+        self._file_of = {pid: str(f) for pid, f in origin.items()}
         self._data = data
 
     def _files(self) -> list[Path]:
@@ -280,35 +320,34 @@ _Metas = dict[tuple[bool, bool | None], dict[str, float]]
 def _finished(
     request: GenerationRequest,
     index: int,
-    rec: RecordedSample,
+    rec: _Raw,
     prompt_estimate: int,
     seconds: float,
     metas: _Metas | None = None,
 ) -> SampleFinished:
     """The `SampleFinished` of a recorded sample (estimated token counts when none are
     recorded, said in `meta`). With `metas`, samples with the same meta share one dict."""
-    estimated = rec.prompt_tokens is None or rec.completion_tokens is None
-    meta = None if metas is None else metas.get((estimated, rec.correct))
+    text, seed, prompt_tokens, completion_tokens, finish, correct, _ = rec
+    estimated = prompt_tokens is None or completion_tokens is None
+    meta = None if metas is None else metas.get((estimated, correct))
     if meta is None:
         meta = {"replayed": 1.0}
         if estimated:
             meta["tokens_estimated"] = 1.0
-        if rec.correct is not None:
-            meta["recorded_correct"] = 1.0 if rec.correct else 0.0
+        if correct is not None:
+            meta["recorded_correct"] = 1.0 if correct else 0.0
         if metas is not None:
-            metas[estimated, rec.correct] = meta
+            metas[estimated, correct] = meta
     return SampleFinished(
         problem_id=request.problem_id,
         index=index,
-        seed=rec.seed if rec.seed is not None else request.seed_of(index),
-        text=rec.text,
-        prompt_tokens=rec.prompt_tokens if rec.prompt_tokens is not None else prompt_estimate,
+        seed=seed if seed is not None else request.seed_of(index),
+        text=text,
+        prompt_tokens=prompt_tokens if prompt_tokens is not None else prompt_estimate,
         completion_tokens=(
-            rec.completion_tokens
-            if rec.completion_tokens is not None
-            else _estimate_tokens(rec.text)
+            completion_tokens if completion_tokens is not None else _estimate_tokens(text)
         ),
-        finish_reason=rec.finish_reason,
+        finish_reason=finish,
         seconds=seconds,
         meta=meta,
     )
@@ -334,8 +373,8 @@ def _ranges(indices: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
-def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str, str]]:
-    out: dict[str, dict[int, RecordedSample]] = {}
+def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, _Raw]], dict[str, str]]:
+    out: dict[str, dict[int, _Raw]] = {}
     prompts: dict[str, str] = {}
     prompt_line: dict[str, int] = {}
     name = str(f)
@@ -408,7 +447,7 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                 elif index in samples:
                     raise BackendError(
                         f"{name}:{lineno}: field 'index': sample {index} of {pid!r} "
-                        f"is already on line {samples[index].line}"
+                        f"is already on line {samples[index][_LINE]}"
                     )
                 prompt_tokens = obj.get("prompt_tokens")
                 if prompt_tokens is not None and (
@@ -420,8 +459,14 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
                     type(completion_tokens) is not int or completion_tokens < 0
                 ):
                     _opt_int(obj, "completion_tokens", f"{name}:{lineno}")  # raises, saying why
-                samples[index] = RecordedSample(
-                    text, seed, prompt_tokens, completion_tokens, finish, correct, name, lineno
+                samples[index] = (
+                    text,
+                    seed,
+                    prompt_tokens,
+                    completion_tokens,
+                    finish,
+                    correct,
+                    lineno,
                 )
         except UnicodeDecodeError as e:
             raise BackendError(f"{f}: not UTF-8 text ({e})") from e
@@ -431,7 +476,7 @@ def _load_jsonl(f: Path) -> tuple[dict[str, dict[int, RecordedSample]], dict[str
 _YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _load_paper_yaml(f: Path) -> tuple[str, dict[int, RecordedSample], str | None]:
+def _load_paper_yaml(f: Path) -> tuple[str, dict[int, _Raw], str | None]:
     try:
         with f.open(encoding="utf-8") as fh:
             doc = yaml.load(fh, Loader=_YamlLoader)  # a safe loader (CSafeLoader when built)
@@ -467,13 +512,8 @@ def _load_paper_yaml(f: Path) -> tuple[str, dict[int, RecordedSample], str | Non
     prompt = doc.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise BackendError(f"{f}: field 'prompt' must be a string, got {type(prompt).__name__}")
-    name = str(f)
-    recs = {
-        i: RecordedSample(
-            text=s,
-            correct=None if corrects is None else bool(corrects[i]),
-            file=name,
-        )
+    recs: dict[int, _Raw] = {
+        i: (s, None, None, None, "stop", None if corrects is None else bool(corrects[i]), 0)
         for i, s in enumerate(samples)
     }
     return f.stem, recs, prompt

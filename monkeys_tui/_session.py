@@ -343,16 +343,17 @@ def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
         samples = cap
     if opts.suite == REPLAY_SUITE:
         for p in suite.problems:
-            held_of = data.samples(p.id)  # one look-up per problem (millions of samples)
-            for i in range(samples):
-                rec = held_of.get(i)
-                if rec is not None and rec.correct is None:
-                    raise ValueError(
-                        f"{rec.source}: sample {i} of {p.id!r} has no recorded verdict "
-                        f"('correct' in JSONL, 'is_corrects' in the paper's YAML); --suite "
-                        f"{REPLAY_SUITE} needs one for every sample (or replay over a suite "
-                        "whose problems have these ids, to verify the texts)"
-                    )
+            # one look-up per problem (millions of samples)
+            unjudged = [i for i, _, correct in data.verdicts(p.id) if correct is None]
+            first = min((i for i in unjudged if i < samples), default=None)
+            rec = None if first is None else data.recorded(p.id, first)
+            if rec is not None:
+                raise ValueError(
+                    f"{rec.source}: sample {first} of {p.id!r} has no recorded verdict "
+                    f"('correct' in JSONL, 'is_corrects' in the paper's YAML); --suite "
+                    f"{REPLAY_SUITE} needs one for every sample (or replay over a suite "
+                    "whose problems have these ids, to verify the texts)"
+                )
     return suite, samples
 
 
@@ -512,10 +513,10 @@ class RecordedVerifier:
         if table is None:
             # votes per text as one int, correct * _VOTE + incorrect (no list per text)
             votes: dict[str, int] = {}
-            for rec in self._data.samples(problem_id).values():
-                if rec.correct is not None:
-                    text = clean_text(rec.text)
-                    votes[text] = votes.get(text, 0) + (_VOTE if rec.correct else 1)
+            for _, text, correct in self._data.verdicts(problem_id):
+                if correct is not None:
+                    text = clean_text(text)
+                    votes[text] = votes.get(text, 0) + (_VOTE if correct else 1)
             judged: dict[int, Verdict] = {}  # one verdict per count of votes
             table = {}
             for text, vote in votes.items():

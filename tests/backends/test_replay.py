@@ -287,3 +287,29 @@ def test_jsonl_blank_lines_are_skipped_and_errors_keep_their_line(tmp_path: Path
     f.write_text(f"\n\n{json.dumps(row)}\n  \n{{not json\n")
     with pytest.raises(BackendError, match=r"b\.jsonl:5: not valid JSON"):
         ReplayBackend(f).load()
+
+
+async def test_recorded_samples_are_left_alone_by_the_cyclic_collector(tmp_path: Path) -> None:
+    """Millions of records: out of the garbage collector's sight while the backend is open
+    (frozen), and plain tuples, which it stops tracking once it has seen them; the records
+    asked for are the same."""
+    import gc
+
+    rows: list[dict[str, object]] = [
+        {"problem_id": "p", "index": i, "text": f"t{i}", "correct": i % 3 != 0} for i in range(30)
+    ]
+    rows[7].pop("correct")
+    f = _write_jsonl(tmp_path / "g.jsonl", rows)
+    backend = ReplayBackend(f)
+    backend.load()
+    assert backend._data is not None
+    held = list(backend._data["p"].values())
+    assert gc.get_freeze_count() >= len(held)
+    await backend.close()
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert len(held) == 30 and not any(gc.is_tracked(r) for r in held)
+    rec = backend.recorded("p", 3)
+    assert rec is not None and (rec.text, rec.correct, rec.source) == ("t3", False, f"{f}:4")
+    assert backend.samples("p")[7].correct is None and backend.known_correct("p", 8) is True
+    assert backend.verdicts("p")[:3] == [(0, "t0", False), (1, "t1", True), (2, "t2", True)]
