@@ -71,7 +71,8 @@ class TextDelta:
 
 @dataclass
 class SampleFinished:
-    """One finished sample.
+    """One finished sample (read-only by convention; not a frozen dataclass, which takes five
+    times as long to make: a replay makes millions).
 
     Token accounting, the same for every backend (cost counts a problem's prompt once and the
     decoded tokens of every sample):
