@@ -22,10 +22,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import operator
 import sqlite3
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +98,16 @@ _RECOUNT_SQL = (
     "SELECT ?, ?, count(*), coalesce(sum(passed), 0) FROM verdicts "
     "WHERE run_id = ? AND problem_id = ? AND attempt = 0 "
     "ON CONFLICT (run_id, problem_id) DO UPDATE SET n = excluded.n, c = excluded.c"
+)
+# New samples, added to problem_counts.stored per problem (see _count_samples)
+_COUNT_SAMPLES_SQL = (
+    "INSERT INTO problem_counts (run_id, problem_id, stored) VALUES (?, ?, ?) "
+    "ON CONFLICT (run_id, problem_id) DO UPDATE SET stored = stored + excluded.stored"
+)
+_RECOUNT_SAMPLES_SQL = (
+    "INSERT INTO problem_counts (run_id, problem_id, stored) "
+    "SELECT ?, ?, count(*) FROM samples WHERE run_id = ? AND problem_id = ? "
+    "ON CONFLICT (run_id, problem_id) DO UPDATE SET stored = excluded.stored"
 )
 # reads the partial index verdicts_base (0011): only the verdicts judged under base tests
 _BASE_COUNTS_SQL = (
@@ -399,7 +411,7 @@ class Store:
     def put_sample(self, run_id: int, sample: SampleFinished) -> None:
         """Queue a finished sample; a second one with the same (run, problem, index) is
         ignored (the first stored wins)."""
-        self._enqueue(Rows(_SAMPLE_SQL, [_sample_row(run_id, sample, time.time())]))
+        self._enqueue(Rows(_SAMPLE_SQL, [_sample_row(run_id, sample, time.time())], _count_samples))
 
     def put_samples(self, run_id: int, samples: Iterable[SampleFinished]) -> None:
         """Queue many samples as one item (cheaper than `put_sample` in a loop)."""
@@ -407,7 +419,7 @@ class Store:
         metas = _Metas()  # a run's samples share a few metas: each encoded once
         rows = [_sample_row(run_id, s, now, metas) for s in samples]
         if rows:
-            self._enqueue(Rows(_SAMPLE_SQL, rows))
+            self._enqueue(Rows(_SAMPLE_SQL, rows, _count_samples))
 
     def put_verdict(
         self, run_id: int, problem_id: str, idx: int, verdict: Verdict, attempt: int = 0
@@ -766,11 +778,11 @@ class Store:
 
     def finish_counts(self, run_id: int) -> tuple[int, int, int]:
         """(samples stored, of them cut off by max_tokens, of them with thinking), read from
-        indexes only (fast at millions of samples)."""
+        problem_counts and partial indexes only (fast at millions of samples)."""
         with self._read() as conn:
             self._require_run(conn, run_id)
-            (n,) = conn.execute(
-                "SELECT count(*) FROM samples WHERE run_id = ?", (run_id,)
+            (n,) = conn.execute(  # kept per problem: O(problems)
+                "SELECT coalesce(sum(stored), 0) FROM problem_counts WHERE run_id = ?", (run_id,)
             ).fetchone()
             (cut,) = conn.execute(
                 "SELECT count(*) FROM samples WHERE run_id = ? AND finish_reason = 'length'",
@@ -974,25 +986,39 @@ def _sample_row(run_id: int, s: SampleFinished, now: float, metas: _Metas | None
     )
 
 
+_RUN_PROBLEM = operator.itemgetter(0, 1)  # of a sample or verdict row
+_RUN_PROBLEM_ATTEMPT = operator.itemgetter(0, 1, 3)  # of a verdict row
+_COUNTED = operator.itemgetter(0, 1, 3, 5)  # of a verdict row: run, problem, attempt, passed
+
+
 def _count_verdicts(conn: sqlite3.Connection, stored: list[Row], unsure: list[Row]) -> None:
     """Add verdict rows (`_VERDICT_SQL`) just stored to `problem_counts`: (n, c) of each
     problem grows by its new attempt-0 verdicts and their passes. A problem with `unsure` rows
     (some ignored as already stored, which not known) is counted again from its verdicts."""
-    recount = {(r[0], r[1]) for r in unsure if r[3] == 0}
+    recount = {(run, pid) for run, pid, attempt in map(_RUN_PROBLEM_ATTEMPT, unsure) if not attempt}
     tally: dict[tuple[object, object], list[int]] = {}
-    for r in stored:
-        if r[3] == 0:
-            key = (r[0], r[1])
-            t = tally.get(key)
-            if t is None:
-                t = tally[key] = [0, 0]
-            t[0] += 1
-            if r[5]:  # passed
-                t[1] += 1
+    # (run, problem, attempt, passed) counted in C: millions of rows, a few distinct keys
+    for (run, pid, attempt, passed), k in Counter(map(_COUNTED, stored)).items():
+        if attempt == 0:
+            t = tally.setdefault((run, pid), [0, 0])
+            t[0] += k
+            if passed:
+                t[1] += k
     conn.executemany(
         _COUNT_SQL, [(*key, n, c) for key, (n, c) in tally.items() if key not in recount]
     )
     conn.executemany(_RECOUNT_SQL, [(*key, *key) for key in recount])
+
+
+def _count_samples(conn: sqlite3.Connection, stored: list[Row], unsure: list[Row]) -> None:
+    """Add sample rows (`_SAMPLE_SQL`) just stored to `problem_counts.stored`, per problem; a
+    problem with `unsure` rows (some ignored as already stored) is counted again."""
+    recount = set(map(_RUN_PROBLEM, unsure))
+    tally = Counter(map(_RUN_PROBLEM, stored))  # counted in C: millions of rows
+    conn.executemany(
+        _COUNT_SAMPLES_SQL, [(*key, n) for key, n in tally.items() if key not in recount]
+    )
+    conn.executemany(_RECOUNT_SAMPLES_SQL, [(*key, *key) for key in recount])
 
 
 def _verdict_row(run_id: int, problem_id: str, idx: int, v: Verdict, attempt: int) -> Row:

@@ -31,6 +31,9 @@ RELEASED = {
         "fb23cd20ff24816cd67b4f7b86ca2876257ec77a4b5e9fde4135582abf4d9c4f"
     ),
     "0011_verdict_base_index": "b703920fdfe5d37cfb18ce77dabec01aa28864901c7e760f7543b035f54ccf57",
+    "0012_problem_sample_counts": (
+        "e556ed729b9e11671769c70a22d706d49cd4b1726b38fe8591d2f238883e93d5"
+    ),
 }
 
 

@@ -1,5 +1,6 @@
-"""`problem_counts` kept by the writer (new verdicts, per problem and batch) and by triggers
-(changed or deleted verdicts): always `count(*), sum(passed)` over the attempt-0 verdicts.
+"""`problem_counts` kept by the writer (new verdicts and samples, per problem and batch) and by
+triggers (changed or deleted ones): always `count(*), sum(passed)` over the attempt-0 verdicts,
+and `stored` the samples' `count(*)`.
 
 Also the writer's many-row INSERT statements: the rows stored are those one by one would store
 (the first of a duplicate wins), whatever the batch's size."""
@@ -65,6 +66,9 @@ def check(store: Store, run_id: int, model: Model) -> None:
     counts = store.counts(run_id)
     assert counts == brute_counts(store.path, run_id)
     assert counts == model.counts()
+    with sqlite3.connect(store.path) as raw:
+        (n,) = raw.execute("SELECT count(*) FROM samples WHERE run_id = ?", (run_id,)).fetchone()
+    assert store.finish_counts(run_id)[0] == n
 
 
 def test_counts_equal_the_verdicts_after_mixed_writes(db_path: Path, h: Any) -> None:
@@ -119,6 +123,14 @@ def test_counts_equal_the_verdicts_after_mixed_writes(db_path: Path, h: Any) -> 
         del model.first[(pids[1], i)]
     for key in [k for k in model.first if k[0] == pids[3] and k[1] >= 1000]:
         del model.first[key]
+    check(store, rid, model)
+    # samples deleted by hand (a trigger counts them), then stored again in a batch that
+    # repeats stored ones and one of its own (the problem's samples are counted again)
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("DELETE FROM samples WHERE problem_id = ? AND idx >= 1100", (pids[3],))
+    check(store, rid, model)
+    again_samples = [h.sample(pids[3], i) for i in range(1_000, 1_200)]
+    store.put_samples(rid, [*again_samples, h.sample(pids[3], 1_199)])
     check(store, rid, model)
     store.close()
     # resumed by a new writer: repeats and new verdicts
