@@ -72,7 +72,7 @@ from store._records import (
     suspect_rows,
     verdict_from_row,
 )
-from store._writer import Row, Rows, Writer
+from store._writer import Row, Rows, Writer, flat_rows
 from verify._audit_types import ProblemAudit, audit_key
 from verify._verdict import Verdict
 
@@ -419,7 +419,7 @@ class Store:
         metas = _Metas()  # a run's samples share a few metas: each encoded once
         rows = [_sample_row(run_id, s, now, metas) for s in samples]
         if rows:
-            self._enqueue(Rows(_SAMPLE_SQL, rows, _count_samples))
+            self._enqueue(Rows(_SAMPLE_SQL, rows, _count_samples, flat_rows(rows)))
 
     def put_verdict(
         self, run_id: int, problem_id: str, idx: int, verdict: Verdict, attempt: int = 0
@@ -446,7 +446,7 @@ class Store:
                 got = columns[id(v)] = (v, *_verdict_columns(v))
             rows.append((run_id, pid, i, attempt, *got[1], now, *got[2]))
         if rows:
-            self._enqueue(Rows(_VERDICT_SQL, rows, _count_verdicts))
+            self._enqueue(Rows(_VERDICT_SQL, rows, _count_verdicts, flat_rows(rows)))
 
     def put_reverification(self, run_id: int, problem_id: str, idx: int, verdict: Verdict) -> int:
         """Store a re-verification of one sample as its next attempt (synchronous); returns the

@@ -44,6 +44,10 @@ class Rows:
     sql: str
     rows: list[Row]
     stored: Stored | None = None
+    # The rows' values in one list, row after row, when the producer made it (`flat_rows`):
+    # the writer slices its many-row statements' parameters from it (the writer's thread is
+    # the ingest's bottleneck; the producer's has time to spare).
+    flat: list[object] | None = None
 
 
 @dataclass
@@ -317,15 +321,24 @@ def _insert(conn: sqlite3.Connection, rows: Rows) -> None:
     if multi is not None:
         sql, n = multi
         whole = len(rows.rows) - len(rows.rows) % n
+        width = len(rows.rows[0])
         for i in range(0, whole, n):
             chunk = rows.rows[i : i + n]
-            cur = conn.execute(sql, list(itertools.chain.from_iterable(chunk)))
-            tally(chunk, cur.rowcount)
+            if rows.flat is not None:
+                params = rows.flat[i * width : (i + n) * width]
+            else:
+                params = list(itertools.chain.from_iterable(chunk))
+            tally(chunk, conn.execute(sql, params).rowcount)
     rest = rows.rows[whole:] if whole else rows.rows
     if rest:
         tally(rest, conn.executemany(rows.sql, rest).rowcount)
     if rows.stored is not None:
         rows.stored(conn, stored, unsure)
+
+
+def flat_rows(rows: list[Row]) -> list[object] | None:
+    """`Rows.flat` of `rows` where the writer would use it (a many-row batch), else None."""
+    return list(itertools.chain.from_iterable(rows)) if len(rows) >= MULTI_ROWS else None
 
 
 def _grouped(batch: list[Item]) -> Iterator[Rows | Call]:
@@ -335,10 +348,15 @@ def _grouped(batch: list[Item]) -> Iterator[Rows | Call]:
         if isinstance(item, Rows):
             if current is not None and (current.sql, current.stored) == (item.sql, item.stored):
                 current.rows.extend(item.rows)
+                if current.flat is not None and item.flat is not None:
+                    current.flat.extend(item.flat)
+                else:
+                    current.flat = None
             else:
                 if current is not None:
                     yield current
-                current = Rows(item.sql, list(item.rows), item.stored)
+                flat = None if item.flat is None else list(item.flat)
+                current = Rows(item.sql, list(item.rows), item.stored, flat)
         elif isinstance(item, Call):
             if current is not None:
                 yield current
