@@ -98,10 +98,15 @@ class Policy(Protocol):
 def _fewest_drawn(
     states: Mapping[str, ProblemState], order: Sequence[str], ok: Callable[[str], bool]
 ) -> str | None:
+    """The first problem of `order` with the fewest samples drawn among those `ok` accepts.
+    `ok` is asked only of a problem that would be the best so far (every problem is scanned
+    for every chunk: 500 problems x 5,000 chunks at paper scale)."""
     best: str | None = None
+    fewest = 0
     for pid in order:
-        if ok(pid) and (best is None or len(states[pid].drawn) < len(states[best].drawn)):
-            best = pid
+        n = len(states[pid].drawn)
+        if (best is None or n < fewest) and ok(pid):
+            best, fewest = pid, n
     return best
 
 
