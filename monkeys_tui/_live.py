@@ -11,7 +11,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -117,13 +117,15 @@ def summarize(
     scaled: bool | Literal["auto"] = "auto",
     partial: bool = False,
     mixture: bool | Literal["auto"] = "auto",
+    finished: Collection[str] | None = None,
 ) -> CurveSummary:
     """Coverage so far, the power-law fit and the beta-binomial forecast, with bands.
 
     Problems in ``exclude`` are left out of everything (coverage is then over the others).
     The curve waits until every remaining problem has at least one verdict, or with
     ``partial`` (the live screen) is drawn from the first verdict on over the problems that
-    have verdicts so far (``curve_problems`` says how many); with uneven n
+    have verdicts so far (``curve_problems`` says how many; with ``finished``, the problems that
+    will get no more verdicts, a subset of them: see `partial_problems`); with uneven n
     (a running run) it follows the policy of `monkeys_analysis.coverage_curve` (defined up to
     ``k_max``); the beta-binomial fit uses every problem's own (n, c). ``bootstrap`` resamples
     per fit (0: no bands); ``scaled``: the beta-binomial model choice (see STATISTICS.md;
@@ -141,9 +143,11 @@ def summarize(
     pl = None
     bb = None
     ph = None
-    drawn = {p: nc for p, nc in kept.items() if nc[0] >= 1} if partial else kept
+    drawn, cut = partial_problems(kept, finished) if partial else (kept, None)
     if drawn and min(n for n, _ in drawn.values()) >= 1:
         curve = coverage_curve(drawn)
+        if cut is not None and cut < curve.k_max:
+            curve = _cut(curve, cut)
         ph = pass_hat_curve(drawn, curve.ks)
         if fits:
             pl = fit_power_law(
@@ -171,6 +175,61 @@ def summarize(
         seconds=time.perf_counter() - t0,
         pass_hat=ph,
         curve_problems=len(drawn) if curve is not None else 0,
+    )
+
+
+def partial_problems(
+    counts: Mapping[str, tuple[int, int]], finished: Collection[str] | None = None
+) -> tuple[dict[str, tuple[int, int]], int | None]:
+    """The problems a running run's curve is drawn over, and how far it may go (None: as far
+    as `coverage_curve` defines it). Without ``finished``: every problem with a verdict so far.
+    With ``finished`` (problems that get no more verdicts: every sample verified, or closed by
+    a stop-on-solve policy): the finished problems and the others with at least m verdicts,
+    the curve cut at the fewest verdicts of an unfinished one in the set (and, as always, of
+    an unsolved one), m chosen so that problems x that extent is largest (ties: more problems).
+
+    Why: a curve over every problem with a verdict is defined only up to the fewest verdicts
+    of an unsolved one, so a run that draws problem after problem would show a curve up to
+    k = 10 and, when the next problem has one failing verdict, a single point at k = 1. Which
+    unfinished problems are in depends on how many verdicts they have, never on whether those
+    passed: an unfinished solved problem does not count as solved beyond its own samples (the
+    cut), only a finished one does (as in `coverage_curve`)."""
+    have = {p: nc for p, nc in counts.items() if nc[0] >= 1}
+    if finished is None or not have:
+        return have, None
+    done = set(finished)
+    ids = list(have)
+    n = np.array([have[p][0] for p in ids], dtype=np.int64)
+    unsolved = np.array([have[p][1] == 0 for p in ids])
+    closed = np.array([p in done for p in ids])
+    ms = np.unique(n)
+    open_n = np.sort(n[~closed])
+    # in the set for threshold m: the closed problems and the open ones with n >= m
+    size = int(closed.sum()) + open_n.size - np.searchsorted(open_n, ms, side="left")
+    inf = np.iinfo(np.int64).max
+    # its extent: the fewest verdicts of an open problem in it (the first open n >= m) and of
+    # an unsolved closed one; with neither, the most verdicts of any problem in it
+    first_open = np.full(ms.size, inf)
+    j = np.searchsorted(open_n, ms, side="left")
+    found = j < open_n.size
+    first_open[found] = open_n[j[found]]
+    extent = np.minimum(first_open, n[unsolved & closed].min(initial=inf))
+    extent = np.where(extent == inf, n.max(), extent)
+    best = int(np.lexsort((size, size * extent))[-1])
+    m = int(ms[best])
+    return {p: nc for p, nc in have.items() if nc[0] >= m or p in done}, int(extent[best])
+
+
+def _cut(curve: CoverageCurve, k_max: int) -> CoverageCurve:
+    """The curve up to ``k_max`` only (a partial curve's extent)."""
+    keep = curve.ks <= k_max
+    return replace(
+        curve,
+        ks=curve.ks[keep],
+        coverage=curve.coverage[keep],
+        k_max=k_max,
+        defined=curve.defined[keep],
+        note=f"{curve.note}; drawn to k={k_max} while problems are still being sampled",
     )
 
 

@@ -132,9 +132,9 @@ def summary_plot(summary: CurveSummary | None, guessing: GuessingCurve | None = 
     series.append(Series("observed", tuple(xs), tuple(ys), OBSERVED))
     notes: tuple[str, ...] = ()
     if summary.partial:
+        k_max = summary.curve.k_max if summary.curve is not None else 0
         notes = (
-            f"so far: {summary.curve_problems} of {summary.n_problems} problems "
-            "(those with verdicts)",
+            f"so far: {summary.curve_problems} of {summary.n_problems} problems, to k = {k_max}",
         )
     return Plot(
         series=tuple(series),

@@ -301,7 +301,8 @@ class LiveScreen(Screen[None]):
             self._analysis_running = True
             # (n, c) per problem from the grid, which holds every attempt-0 verdict drained so
             # far: the same numbers as Store.counts, without waiting for the writer's commit
-            self._analyse(self.query_one(AttemptGrid).problem_counts())
+            grid = self.query_one(AttemptGrid)
+            self._analyse(grid.problem_counts(), grid.finished_problems())
 
     @property
     def analysis_settled(self) -> bool:
@@ -313,13 +314,17 @@ class LiveScreen(Screen[None]):
         )
 
     @work(thread=True, exclusive=True, group="analysis")
-    def _analyse(self, counts: dict[str, tuple[int, int]]) -> None:
+    def _analyse(self, counts: dict[str, tuple[int, int]], finished: set[str]) -> None:
         t0 = time.monotonic()
         try:
             # from the first verdicts on: over the problems that have verdicts so far
-            summary = summarize(counts, partial=True, mixture=mixture_if_cheap(counts))
+            summary = summarize(
+                counts, partial=True, mixture=mixture_if_cheap(counts), finished=finished
+            )
             clean = (
-                summarize(counts, fits=False, exclude=self._suspect, partial=True)
+                summarize(
+                    counts, fits=False, exclude=self._suspect, partial=True, finished=finished
+                )
                 if self._suspect
                 else None
             )

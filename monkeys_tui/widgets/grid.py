@@ -323,6 +323,15 @@ class AttemptGrid(ScrollView, can_focus=True):
             for i, pid in enumerate(self._ids)
         }
 
+    def finished_problems(self) -> set[str]:
+        """Problems that get no more verdicts: every cell of the row's budget verified, or
+        closed (stop-on-solve)."""
+        return {
+            pid
+            for i, pid in enumerate(self._ids)
+            if self._closed_rows[i] or self._passes[i] + self._fails[i] >= self._row_budget[i]
+        }
+
     def solved(self, problem_id: str) -> bool:
         return self._passes[self._row_of[problem_id]] > 0
 

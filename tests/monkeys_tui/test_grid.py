@@ -175,3 +175,23 @@ async def test_labels_are_literal_and_fit_their_column() -> None:
             assert strip.cell_length == grid.size.width
             # the cells start right after the label column, whatever the id's width
             assert "".join(s.text for s in strip.crop(LABEL_WIDTH, LABEL_WIDTH + 4)) == "····"
+
+
+async def test_finished_problems_are_those_fully_verified_or_closed() -> None:
+    """What the live curve is drawn over while a run goes on (`partial_problems`): a row
+    whose whole budget is verified, or closed by a stop-on-solve policy; not one with
+    samples still pending or in flight."""
+    app = GridApp(4, 3)
+    async with app.run_test(size=(140, 30)):
+        grid = app.query_one(AttemptGrid)
+        for i, cell in enumerate((Cell.PASS, Cell.FAIL, Cell.TIMEOUT)):
+            grid.set_cell("P/0", i, cell)  # all three verified
+        grid.set_cell("P/1", 0, Cell.PASS)
+        grid.set_cell("P/1", 1, Cell.FAIL)
+        grid.set_cell("P/1", 2, Cell.VERIFYING)  # one in flight
+        grid.set_cell("P/2", 0, Cell.PASS)
+        grid.set_closed("P/2", True)  # stop-on-solve: no more samples
+        assert grid.finished_problems() == {"P/0", "P/2"}
+        grid.set_row_budget("P/0", 5)  # extended: two more to draw
+        grid.set_cell("P/1", 2, Cell.FAIL)
+        assert grid.finished_problems() == {"P/1", "P/2"}

@@ -23,6 +23,7 @@ from monkeys_tui._live import (
     fit_params,
     forecast_ks,
     mixture_if_cheap,
+    partial_problems,
     pct_band,
     save_fits,
     summarize,
@@ -177,6 +178,78 @@ def test_partial_curve_over_the_problems_with_verdicts_so_far() -> None:
     assert not summarize(done, bootstrap=0, partial=True).partial  # all have verdicts
     nothing = summarize({"a": (0, 0)}, partial=True)
     assert nothing.curve is None and not nothing.partial
+
+
+def _partial_brute_force(
+    counts: dict[str, tuple[int, int]], finished: set[str]
+) -> tuple[dict[str, tuple[int, int]], int | None]:
+    """Every threshold m tried, each set's extent from its definition: the fewest verdicts of
+    an unfinished problem or an unsolved one in it, else its most verdicts; the largest
+    problems x extent kept, ties to more problems."""
+    have = {p: nc for p, nc in counts.items() if nc[0] >= 1}
+    best: tuple[int, int] | None = None
+    chosen: tuple[dict[str, tuple[int, int]], int | None] = ({}, None)  # no verdict yet
+    for m in sorted({n for n, _ in have.values()}):
+        s = {p: nc for p, nc in have.items() if nc[0] >= m or p in finished}
+        limits = [n for p, (n, c) in s.items() if p not in finished or c == 0]
+        extent = min(limits) if limits else max(n for n, _ in s.values())
+        score = (len(s) * extent, len(s))
+        if best is None or score > best:
+            best, chosen = score, (s, extent)
+    return chosen
+
+
+def test_a_run_drawn_problem_after_problem_keeps_its_curve_over_the_finished_problems() -> None:
+    """Five problems have all 10 verdicts; the sixth has one failing verdict and the seventh
+    three, one passing. Over every problem with a verdict the curve would stop at k = 1; over
+    the finished ones it reaches k = 10, and the solved problem in progress is left out like
+    the unsolved one (which problems are left out does not depend on their verdicts)."""
+    counts = {f"P/{i}": (10, i % 3) for i in range(5)}
+    counts |= {"P/5": (1, 0), "P/6": (3, 1), "P/7": (0, 0)}
+    finished = {f"P/{i}" for i in range(5)}
+    s = summarize(counts, bootstrap=0, partial=True, finished=finished)
+    assert s.curve is not None and s.curve.k_max == 10
+    assert s.curve_problems == 5 and s.partial
+    alone = summarize({p: counts[p] for p in sorted(finished)}, bootstrap=0)
+    assert alone.curve is not None
+    assert np.allclose(s.curve.coverage, alone.curve.coverage)
+    every = summarize(counts, bootstrap=0, partial=True)  # no `finished`: all with verdicts
+    assert every.curve is not None and every.curve.k_max == 1 and every.curve_problems == 7
+
+
+def test_stop_on_solve_and_breadth_first_runs_choose_sensible_problem_sets() -> None:
+    # stop-on-solve: solved problems closed after 2 or 3 samples, unsolved ones drawn to 10,
+    # one in progress: the closed ones stay in (they count as solved at every k)
+    counts = {"s1": (2, 1), "s2": (3, 1), "u1": (10, 0), "u2": (10, 0), "u3": (4, 0)}
+    picked, extent = partial_problems(counts, {"s1", "s2", "u1", "u2"})
+    assert set(picked) == {"s1", "s2", "u1", "u2"} and extent == 10
+    # breadth first (every problem in flight, 6 or 7 verdicts each): all of them, up to k = 6
+    counts = {f"P/{i}": (6 + i % 2, i % 3 == 0) for i in range(20)}
+    counts = {p: (n, int(c)) for p, (n, c) in counts.items()}
+    assert partial_problems(counts, set()) == (counts, 6)
+    assert partial_problems(counts, None) == (counts, None)
+    # an unfinished solved problem never counts as solved beyond its own samples
+    # (over all four, coverage_curve alone would go to k = 10, the two at 4 counting as 1)
+    counts = {"f": (10, 0), "o1": (4, 1), "o2": (4, 1), "o3": (5, 2)}
+    s = summarize(counts, bootstrap=0, partial=True, finished={"f"})
+    assert coverage_curve(counts).k_max == 10
+    assert s.curve is not None and s.curve_problems == 4 and s.curve.k_max == 4
+    assert int(s.curve.ks[-1]) == 4 and s.curve.at(4) == pytest.approx(0.75)
+
+
+def test_the_partial_problem_set_matches_brute_force() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n_problems = int(rng.integers(1, 12))
+        counts: dict[str, tuple[int, int]] = {}
+        finished: set[str] = set()
+        for i in range(n_problems):
+            n = int(rng.integers(0, 8))
+            c = int(rng.binomial(n, 0.3))
+            counts[f"P/{i}"] = (n, c)
+            if n and rng.random() < 0.4:
+                finished.add(f"P/{i}")
+        assert partial_problems(counts, finished) == _partial_brute_force(counts, finished)
 
 
 def _two_betas(n_problems: int, seed: int) -> tuple[dict[str, tuple[int, int]], float]:

@@ -191,7 +191,7 @@ def test_summary_plot_says_how_many_problems_a_partial_curve_is_over() -> None:
     counts = {f"p{i}": ((20, i % 3) if i < 6 else (0, 0)) for i in range(10)}
     plot = summary_plot(summarize(counts, partial=True))
     assert plot.series and not plot.message
-    assert plot.notes == ("so far: 6 of 10 problems (those with verdicts)",)
+    assert plot.notes == ("so far: 6 of 10 problems, to k = 20",)
     text = "\n".join(_lines(plot, 80, 24))
     assert "so far: 6 of 10 problems" in text
     assert summary_plot(None).message == "computing coverage…"
