@@ -505,27 +505,24 @@ class RecordedVerifier:
 
     def __init__(self, data: ReplayBackend) -> None:
         self._data = data
-        # per problem: each recorded text's verdict (built once, shared by identical texts)
-        self._by_text: dict[str, dict[str, Verdict]] = {}
+        # per problem: each recorded text's votes as one int, correct * _VOTE + incorrect
+        # (built once; plain str -> int, which the cyclic garbage collector never tracks: a
+        # replay's millions of texts are not scanned at each of its full collections)
+        self._votes: dict[str, dict[str, int]] = {}
+        self._verdicts: dict[int, Verdict] = {}  # one verdict per count of votes, shared
 
-    def _table(self, problem_id: str) -> dict[str, Verdict]:
-        table = self._by_text.get(problem_id)
-        if table is None:
-            # votes per text as one int, correct * _VOTE + incorrect (no list per text)
-            votes: dict[str, int] = {}
+    def _table(self, problem_id: str) -> dict[str, int]:
+        votes = self._votes.get(problem_id)
+        if votes is None:
+            votes = {}
             for _, text, correct in self._data.verdicts(problem_id):
                 if correct is not None:
                     text = clean_text(text)
                     votes[text] = votes.get(text, 0) + (_VOTE if correct else 1)
-            judged: dict[int, Verdict] = {}  # one verdict per count of votes
-            table = {}
-            for text, vote in votes.items():
-                verdict = judged.get(vote)
-                if verdict is None:
-                    verdict = judged[vote] = self._judged(*divmod(vote, _VOTE))
-                table[text] = verdict
-            self._by_text[problem_id] = table
-        return table
+            for vote in set(votes.values()) - self._verdicts.keys():
+                self._verdicts[vote] = self._judged(*divmod(vote, _VOTE))
+            self._votes[problem_id] = votes
+        return votes
 
     def _judged(self, correct: int, incorrect: int) -> Verdict:
         passed = correct > incorrect
@@ -557,11 +554,12 @@ class RecordedVerifier:
 
     def verify_now(self, problem: Problem, completions: Sequence[str]) -> list[Verdict]:
         """The verdicts of many texts of one problem at once (nothing is run)."""
-        table = self._table(problem.id)
+        votes = self._table(problem.id)
+        verdicts = self._verdicts
         out: list[Verdict] = []
         for text in completions:
-            verdict = table.get(clean_text(text))
-            out.append(verdict if verdict is not None else self._unknown(problem.id))
+            vote = votes.get(clean_text(text))
+            out.append(self._unknown(problem.id) if vote is None else verdicts[vote])
         return out
 
 
