@@ -121,6 +121,7 @@ class ReplayBackend:
         self._prompts: dict[str, str] = {}
         self._lock = threading.Lock()
         self._frozen = False  # the records are out of the cyclic collector's sight
+        self._frozen_ingest = False  # and what was alive when the first chunk was taken
 
     # -- Backend protocol -------------------------------------------------------------
 
@@ -137,8 +138,8 @@ class ReplayBackend:
             await asyncio.to_thread(self._ensure_loaded)
 
     async def close(self) -> None:
-        if self._frozen:  # what was alive when the data was read is collected as usual again
-            self._frozen = False
+        if self._frozen or self._frozen_ingest:  # collected as usual again
+            self._frozen = self._frozen_ingest = False
             gc.unfreeze()
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[BackendEvent]:
@@ -175,6 +176,11 @@ class ReplayBackend:
         if self._speed is not None:
             return None
         samples = self._ensure_loaded().get(request.problem_id, {})
+        if not self._frozen_ingest:
+            # An ingest starts: what it keeps until the end (the run's state: a set of the
+            # drawn indices of every problem) out of the collector's sight too, until close
+            self._frozen_ingest = True
+            gc.freeze()
         estimate = self._prompt_estimate(request)
         metas: _Metas = {}  # the chunk's samples share their few distinct metas
         return [
