@@ -138,6 +138,8 @@ class ReplayBackend:
             await asyncio.to_thread(self._ensure_loaded)
 
     async def close(self) -> None:
+        with self._lock:  # released here (millions of samples: gigabytes); `start` reads again
+            self._data = None
         if self._frozen or self._frozen_ingest:  # collected as usual again
             self._frozen = self._frozen_ingest = False
             gc.unfreeze()
