@@ -144,6 +144,9 @@ class Writer:
                         item.done.set()
         finally:
             with contextlib.suppress(sqlite3.Error):
+                # statistics from a sample of each index (SQLite's advice for `optimize`): a
+                # full ANALYZE reads every row, 0.9 s at 5,000,000 samples when a run ends
+                conn.execute("PRAGMA analysis_limit = 1000")
                 conn.execute("PRAGMA optimize")
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
