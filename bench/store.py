@@ -4,7 +4,7 @@ Goals: >= 20,000 sample rows/s written (each sample also gets its verdict, as in
 the time to write the verdicts is counted too), and per-problem (n, c) counts of the reopened
 1M-row store in < 1 s. Baselines measured in the same run: raw sqlite3 `executemany` of the same
 rows into the same schema (no queue, no thread), and counting with a GROUP BY over the verdicts
-instead of the trigger-kept `problem_counts` table.
+instead of the writer-kept `problem_counts` table.
 
 Prints its figures; the LAST line is
 ``store: <rows/s> rows/s, counts <t> s (goal >= 20000 rows/s, < 1 s) PASS|FAIL``;
