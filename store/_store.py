@@ -241,16 +241,19 @@ class Store:
         if self._closed:
             return
         self._closed = True
+        # Readers first: the writer's connection, closed last, then checkpoints the WAL into
+        # the database file and removes it (a read-only connection cannot), so the .db file
+        # alone holds every commit (a user copying it loses nothing).
+        with self._lock:
+            readers = list(self._readers.values())
+            self._readers.clear()
+        for r in readers:
+            with contextlib.suppress(sqlite3.Error):
+                r.close()
         try:
             if self._writer is not None:
                 self._writer.close()
         finally:
-            with self._lock:
-                readers = list(self._readers.values())
-                self._readers.clear()
-            for r in readers:
-                with contextlib.suppress(sqlite3.Error):
-                    r.close()
             _OPEN_STORES.discard(self)
 
     def __enter__(self) -> Self:

@@ -88,6 +88,32 @@ def test_reopen_keeps_data_and_applies_nothing(db_path: Path, h: Any) -> None:
         assert raw.execute(f"SELECT name, applied_at FROM {MIGRATIONS_TABLE}").fetchall() == applied
 
 
+def test_a_closed_store_is_whole_in_its_db_file(db_path: Path, h: Any, tmp_path: Path) -> None:
+    """Closing checkpoints the write-ahead log into the .db file and removes it, also after
+    reads from other threads' connections: a copy of the .db file alone has every commit."""
+    import shutil
+    import threading
+
+    probs = h.make_problems(3)
+    with Store.open(db_path) as store:
+        rid = store.create_run(h.make_spec(probs), probs)
+        for i in range(300):
+            store.put_sample(rid, h.sample(probs[i % 3].id, i, text="x" * 500))
+            store.put_verdict(rid, probs[i % 3].id, i, Verdict(Status.PASS, 0.1))
+        store.flush()
+        seen: list[dict[str, tuple[int, int]]] = []
+        reader = threading.Thread(target=lambda: seen.append(store.counts(rid)))
+        reader.start()
+        reader.join()
+        assert seen == [store.counts(rid)]  # readers on two threads are open now
+    assert not Path(f"{db_path}-wal").exists()
+    copy = tmp_path / "copy" / "m.db"
+    copy.parent.mkdir()
+    shutil.copyfile(db_path, copy)
+    with Store.open(copy) as store:
+        assert store.counts(rid) == {"T/0": (100, 100), "T/1": (100, 100), "T/2": (100, 100)}
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
         Store.open(tmp_path / "no" / "such" / "dir" / "m.db")
