@@ -16,7 +16,8 @@ from store._records import StoreError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
-WAL_CHECKPOINT_PAGES = 10_000  # about 40 MB of WAL at the default 4 KiB pages
+WAL_CHECKPOINT_PAGES = 40_000  # about 160 MB of WAL at the default 4 KiB pages
+WRITER_CACHE_KIB = 65_536  # the writer's page cache (SQLite's default is 2 MiB)
 
 
 def uri(path: Path, **params: str) -> str:
@@ -122,9 +123,14 @@ def connect_writer(path: Path, fresh: bool) -> sqlite3.Connection:
             raise StoreError(f"{path}: cannot use WAL mode here (journal_mode is {mode}).")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # a page cache of 64 MiB: a run's samples go into the primary-key index at one place
+        # per problem (hundreds), whose pages the default 2 MiB keeps re-reading (5,000,000
+        # replayed samples: 103 -> 96 s)
+        conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         # checkpoint every WAL_CHECKPOINT_PAGES (not SQLite's 1,000): a page written by many
-        # commits (the B-tree's upper levels, problem_counts) is copied back once per
-        # checkpoint; ingesting millions of samples writes about 40% faster
+        # commits (the B-tree's upper levels, problem_counts, those index pages) is copied back
+        # once per checkpoint; ingesting millions of samples writes about 40% faster than at
+        # 1,000 pages, and 4% faster again at 40,000 than at 10,000
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         MIGRATIONS.apply(conn, where=str(path))
     except StoreError:
