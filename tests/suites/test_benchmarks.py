@@ -56,23 +56,24 @@ def test_unknown_suite_lists_the_names() -> None:
         assert name in str(e.value)
 
 
-def test_hub_unreachable_offline_is_one_line_naming_the_local_form(tmp_path: Path) -> None:
-    # a fresh process with an empty cache and HF_HUB_OFFLINE=1: the hub is never asked
+def _load_error(name: str, tmp_path: Path, **env: str) -> str:
+    """What `load_suite(name)` raises, in a fresh process with an empty datasets cache."""
     code = (
         "from monkeys_suites import load_suite\n"
-        "try:\n    load_suite('aime24')\nexcept Exception as e:\n    print(repr(str(e)))\n"
+        f"try:\n    load_suite({name!r})\nexcept Exception as e:\n    print(repr(str(e)))\n"
     )
-    env = {
-        "HF_HUB_OFFLINE": "1",
-        "HF_HOME": str(tmp_path / "hf"),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-    }
+    env |= {"HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
-    msg = out.stdout.strip()
-    assert "HF_HUB_OFFLINE is set" in msg and "HuggingFaceH4/aime_2024" in msg, out
+    assert out.stdout.strip(), out
+    return out.stdout.strip()
+
+
+def test_hub_unreachable_offline_is_one_line_naming_the_local_form(tmp_path: Path) -> None:
+    # HF_HUB_OFFLINE=1: the hub is never asked
+    msg = _load_error("aime24", tmp_path, HF_HUB_OFFLINE="1")
+    assert "HF_HUB_OFFLINE is set" in msg and "HuggingFaceH4/aime_2024" in msg
     assert "--suite aime24:PATH" in msg and "\\n" not in msg
 
 
@@ -86,21 +87,8 @@ def test_an_unreachable_hub_is_said_at_once_from_one_connection(tmp_path: Path) 
     """Without HF_HUB_OFFLINE, an endpoint that refuses connections: the cache alone is read
     (no retries of the hub client) and the error names the endpoint and why."""
     port = _closed_port()
-    code = (
-        "from monkeys_suites import load_suite\n"
-        "try:\n    load_suite('gsm8k')\nexcept Exception as e:\n    print(repr(str(e)))\n"
-    )
-    env = {
-        "HF_ENDPOINT": f"http://127.0.0.1:{port}",
-        "HF_HOME": str(tmp_path / "hf"),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-    )
-    msg = out.stdout.strip()
-    assert f"the Hugging Face hub cannot be reached (127.0.0.1:{port}: " in msg, out
+    msg = _load_error("gsm8k", tmp_path, HF_ENDPOINT=f"http://127.0.0.1:{port}")
+    assert f"the Hugging Face hub cannot be reached (127.0.0.1:{port}: " in msg
     assert "openai/gsm8k" in msg and "--suite gsm8k:PATH" in msg and "\\n" not in msg
 
 
