@@ -232,13 +232,20 @@ def _app(opts: RunOptions, console: Console, *, runs: bool = False) -> int:
     from monkeys_tui.app import MonkeysApp
 
     store = Store.open(opts.db)
-    try:
+
+    async def opened() -> MonkeysApp:
+        # One event loop for the session and the app: a sandbox's processes (bubblewrap's
+        # warm executors) and the backend's tasks belong to the loop that started them.
         if runs:
             app = MonkeysApp(store, options=opts)
         else:
-            session = asyncio.run(open_session(store, opts, linger=True, say=_say(console)))
+            session = await open_session(store, opts, linger=True, say=_say(console))
             app = MonkeysApp(store, session)
-        app.run()
+        await app.run_async()
+        return app
+
+    try:
+        app = asyncio.run(opened())
     finally:
         store.close()
     for run_id in app.opened:

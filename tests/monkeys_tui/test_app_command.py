@@ -22,15 +22,15 @@ AutoPilot = Callable[[Pilot[Any]], Awaitable[None]]
 
 
 def _headless(monkeypatch: pytest.MonkeyPatch, auto_pilot: AutoPilot) -> list[MonkeysApp]:
-    """Make MonkeysApp.run run headless under `auto_pilot`; returns the apps that ran."""
+    """Make MonkeysApp.run_async run headless under `auto_pilot`; returns the apps that ran."""
     ran: list[MonkeysApp] = []
-    original = MonkeysApp.run
+    original = MonkeysApp.run_async
 
-    def run(self: MonkeysApp, *args: Any, **kwargs: Any) -> Any:
+    async def run_async(self: MonkeysApp, *args: Any, **kwargs: Any) -> Any:
         ran.append(self)
-        return original(self, headless=True, size=(140, 40), auto_pilot=auto_pilot)
+        return await original(self, headless=True, size=(140, 40), auto_pilot=auto_pilot)
 
-    monkeypatch.setattr(MonkeysApp, "run", run)
+    monkeypatch.setattr(MonkeysApp, "run_async", run_async)
     return ran
 
 
