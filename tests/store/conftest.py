@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,35 @@ def sample(problem_id: str, idx: int, text: str | None = None) -> SampleFinished
     )
 
 
+def raw_run(raw: sqlite3.Connection, budget: int, problem_ids: Sequence[str]) -> None:
+    """Run 1 and its problems written with plain SQL into a store at an older migration (the
+    columns every migration since 0001 has), as an older monkeys wrote them."""
+    raw.execute(
+        "INSERT INTO runs (id, name, created_at, updated_at, status, suite, model, backend, "
+        "params, samples_per_problem, seed, sandbox) VALUES (1, 'old', 1, 1, 'done', 's', 'm', "
+        '\'replay\', \'{"max_tokens":8,"stop":[],"temperature":0.5,"top_p":1.0}\', ?, 0, '
+        "'local')",
+        (budget,),
+    )
+    for pos, pid in enumerate(problem_ids):
+        raw.execute(
+            "INSERT INTO problems (run_id, position, problem_id, kind, prompt, tests, "
+            "entry_point, time_limit_s, memory_mb) VALUES (1, ?, ?, 'final_answer', 'q', '', '', "
+            "5, 128)",
+            (pos, pid),
+        )
+
+
+def raw_sample(raw: sqlite3.Connection, problem_id: str, idx: int) -> None:
+    """A sample of run 1 written with plain SQL (see `raw_run`)."""
+    raw.execute(
+        "INSERT INTO samples (run_id, problem_id, idx, seed, text, prompt_tokens, "
+        "completion_tokens, finish_reason, gen_seconds, created_at) "
+        "VALUES (1, ?, ?, 0, 't', 1, 1, 'stop', 0.1, 1)",
+        (problem_id, idx),
+    )
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     """A path where no database exists yet."""
@@ -103,6 +133,8 @@ class Helpers:
     make_problems = staticmethod(make_problems)
     make_spec = staticmethod(make_spec)
     sample = staticmethod(sample)
+    raw_run = staticmethod(raw_run)
+    raw_sample = staticmethod(raw_sample)
 
 
 @pytest.fixture

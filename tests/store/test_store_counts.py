@@ -141,31 +141,16 @@ def test_counts_equal_the_verdicts_after_mixed_writes(db_path: Path, h: Any) -> 
     assert model.counts()[pids[3]][0] == 1_200
 
 
-def test_a_store_migrated_from_the_trigger_keeps_its_counts(db_path: Path) -> None:
+def test_a_store_migrated_from_the_trigger_keeps_its_counts(db_path: Path, h: Any) -> None:
     """Verdicts counted by 0003's insert trigger (an older monkeys), then 0010: the writer
     counts on from there."""
     raw = sqlite3.connect(db_path, isolation_level=None)
     MIGRATIONS.apply(raw, upto="0009_sample_finish_index")
     raw.execute("PRAGMA foreign_keys = ON")
-    raw.execute(
-        "INSERT INTO runs (id, name, created_at, updated_at, status, suite, model, backend, "
-        "params, samples_per_problem, seed, sandbox) VALUES (1, 'old', 1, 1, 'done', 's', 'm', "
-        '\'replay\', \'{"max_tokens":8,"stop":[],"temperature":0.5,"top_p":1.0}\', 9, 0, \'local\')'
-    )
-    for pos, pid in enumerate(["a", "b"]):
-        raw.execute(
-            "INSERT INTO problems (run_id, position, problem_id, kind, prompt, tests, "
-            "entry_point, time_limit_s, memory_mb) VALUES (1, ?, ?, 'final_answer', 'q', '', '', "
-            "5, 128)",
-            (pos, pid),
-        )
+    h.raw_run(raw, 9, ["a", "b"])
+    for pid in "ab":
         for i in range(6):
-            raw.execute(
-                "INSERT INTO samples (run_id, problem_id, idx, seed, text, prompt_tokens, "
-                "completion_tokens, finish_reason, gen_seconds, created_at) "
-                "VALUES (1, ?, ?, 0, 't', 1, 1, 'stop', 0.1, 1)",
-                (pid, i),
-            )
+            h.raw_sample(raw, pid, i)
     model = Model(["a", "b"])
     for i in range(3):
         v = model.put("a", i, Verdict(Status.PASS if i else Status.FAIL, 0.1))[2]

@@ -215,31 +215,15 @@ def test_newer_store_left_in_wal_after_a_crash(db_path: Path, h: Any) -> None:
 # ---- migrations ----------------------------------------------------------------------------
 
 
-def test_older_store_is_migrated(db_path: Path) -> None:
+def test_older_store_is_migrated(db_path: Path, h: Any) -> None:
     """A store made by the first migration only (no fits, no counts table) is upgraded, and
     its per-problem counts are backfilled from the verdicts it already has."""
     raw = sqlite3.connect(db_path, isolation_level=None)
     MIGRATIONS.apply(raw, upto="0001_initial")
-    raw.execute(
-        "INSERT INTO runs (id, name, created_at, updated_at, status, suite, model, backend, "
-        "params, samples_per_problem, seed, sandbox) VALUES (1, 'old', 1, 1, 'done', 's', 'm', "
-        '\'replay\', \'{"max_tokens":8,"stop":[],"temperature":0.5,"top_p":1.0}\', 3, 0, \'local\')'
-    )
-    for pos, pid in enumerate(["a", "b"]):
-        raw.execute(
-            "INSERT INTO problems (run_id, position, problem_id, kind, prompt, tests, "
-            "entry_point, time_limit_s, memory_mb) VALUES (1, ?, ?, 'final_answer', 'q', '', '', "
-            "5, 128)",
-            (pos, pid),
-        )
+    h.raw_run(raw, 3, ["a", "b"])
     outcomes = {("a", 0): "pass", ("a", 1): "fail", ("a", 2): "pass", ("b", 0): "timeout"}
     for (pid, i), status in outcomes.items():
-        raw.execute(
-            "INSERT INTO samples (run_id, problem_id, idx, seed, text, prompt_tokens, "
-            "completion_tokens, finish_reason, gen_seconds, created_at) "
-            "VALUES (1, ?, ?, 0, 't', 1, 1, 'stop', 0.1, 1)",
-            (pid, i),
-        )
+        h.raw_sample(raw, pid, i)
         raw.execute(
             "INSERT INTO verdicts (run_id, problem_id, idx, status, passed, duration_s, "
             "created_at) VALUES (1, ?, ?, ?, ?, 0.1, 1)",
