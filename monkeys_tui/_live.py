@@ -204,13 +204,13 @@ def partial_problems(
     closed = np.array([p in done for p in ids])
     ms = np.unique(n)
     open_n = np.sort(n[~closed])
+    j = np.searchsorted(open_n, ms, side="left")  # open problems with n < m
     # in the set for threshold m: the closed problems and the open ones with n >= m
-    size = int(closed.sum()) + open_n.size - np.searchsorted(open_n, ms, side="left")
+    size = int(closed.sum()) + open_n.size - j
     inf = np.iinfo(np.int64).max
     # its extent: the fewest verdicts of an open problem in it (the first open n >= m) and of
     # an unsolved closed one; with neither, the most verdicts of any problem in it
     first_open = np.full(ms.size, inf)
-    j = np.searchsorted(open_n, ms, side="left")
     found = j < open_n.size
     first_open[found] = open_n[j[found]]
     extent = np.minimum(first_open, n[unsolved & closed].min(initial=inf))

@@ -344,7 +344,7 @@ def _replay_suite(opts: RunOptions, notes: list[str]) -> tuple[Suite, int]:
     if opts.suite == REPLAY_SUITE:
         for p in suite.problems:
             # one look-up per problem (millions of samples)
-            unjudged = [i for i, _, correct in data.verdicts(p.id) if correct is None]
+            unjudged = (i for i, _, correct in data.verdicts(p.id) if correct is None)
             first = min((i for i in unjudged if i < samples), default=None)
             rec = None if first is None else data.recorded(p.id, first)
             if rec is not None:

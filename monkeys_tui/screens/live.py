@@ -317,7 +317,7 @@ class LiveScreen(Screen[None]):
     def _analyse(self, counts: dict[str, tuple[int, int]], finished: set[str]) -> None:
         t0 = time.monotonic()
         try:
-            # from the first verdicts on: over the problems that have verdicts so far
+            # from the first verdicts on: over the problems sampled furthest so far
             summary = summarize(
                 counts, partial=True, mixture=mixture_if_cheap(counts), finished=finished
             )
